@@ -1,0 +1,128 @@
+"""HDF5 record shards: the file format between the cohort, preprocessing and later stages.
+
+Layout of ``shard-NNN.h5``::
+
+    /<subject>/<slice_id>/            one group per SliceRecord
+        cine, tagged, mask,           datasets, present only when the record has them
+        displacement, landmarks,
+        rv_insertion_mm, frame_times_ms, extras/<name>
+        attrs: meta (JSON: cohort, subject, slice_id, position, group, spacing, frames, flags,
+               covariates, source_files)
+
+Images are stored chunked per frame and gzip-compressed (level 1: a few times smaller for masks
+and phantom images, a small cost in speed). A shard is written atomically, so a reader never sees a
+partial shard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import h5py
+import numpy as np
+
+from myoflow.io.atomic import atomic_path
+from myoflow.record import SliceRecord
+
+_ARRAYS = ("cine", "tagged", "mask", "displacement", "landmarks", "rv_insertion_mm")
+_FORMAT_VERSION = 1
+
+
+def _meta(rec: SliceRecord) -> dict[str, Any]:
+    return {
+        "cohort": rec.cohort,
+        "subject": rec.subject,
+        "slice_id": rec.slice_id,
+        "position": rec.position,
+        "group": rec.group,
+        "pixel_spacing_mm": [float(v) for v in rec.pixel_spacing_mm],
+        "original_frames": int(rec.original_frames),
+        "ed_frame": int(rec.ed_frame),
+        "es_frame": None if rec.es_frame is None else int(rec.es_frame),
+        "slice_location_mm": rec.slice_location_mm,
+        "covariates": rec.covariates,
+        "flags": list(rec.flags),
+        "source_files": rec.source_files,
+    }
+
+
+def _write_array(group: h5py.Group, name: str, arr: np.ndarray) -> None:
+    arr = np.ascontiguousarray(arr)
+    if arr.ndim >= 3 and arr.size > 4096:
+        chunks = (1,) + arr.shape[1:]
+        group.create_dataset(name, data=arr, chunks=chunks, compression="gzip", compression_opts=1)
+    else:
+        group.create_dataset(name, data=arr)
+
+
+def write_shard(path: str | os.PathLike[str], records: Iterable[SliceRecord]) -> list[str]:
+    """Write records to one shard atomically; return their keys in order."""
+    keys: list[str] = []
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w", track_order=True) as h5:
+            h5.attrs["myoflow_format"] = _FORMAT_VERSION
+            for rec in records:
+                if rec.key in h5:
+                    raise ValueError(f"duplicate record {rec.key} in shard {path}")
+                if rec.subject not in h5:
+                    h5.create_group(rec.subject, track_order=True)
+                g = h5[rec.subject].create_group(rec.slice_id)
+                g.attrs["meta"] = json.dumps(_meta(rec))
+                g.create_dataset("frame_times_ms", data=np.asarray(rec.frame_times_ms, float))
+                for name in _ARRAYS:
+                    value = getattr(rec, name)
+                    if value is not None:
+                        _write_array(g, name, np.asarray(value))
+                if rec.extras:
+                    ex = g.create_group("extras")
+                    for name, value in rec.extras.items():
+                        _write_array(ex, name, np.asarray(value))
+                keys.append(rec.key)
+    return keys
+
+
+def _read_group(g: h5py.Group) -> SliceRecord:
+    meta = json.loads(g.attrs["meta"])
+    arrays = {name: g[name][()] for name in _ARRAYS if name in g}
+    extras = {name: ds[()] for name, ds in g["extras"].items()} if "extras" in g else {}
+    return SliceRecord(
+        cohort=meta["cohort"],
+        subject=meta["subject"],
+        slice_id=meta["slice_id"],
+        position=meta["position"],
+        group=meta["group"],
+        pixel_spacing_mm=tuple(meta["pixel_spacing_mm"]),
+        frame_times_ms=g["frame_times_ms"][()],
+        original_frames=meta["original_frames"],
+        ed_frame=meta["ed_frame"],
+        es_frame=meta["es_frame"],
+        slice_location_mm=meta["slice_location_mm"],
+        covariates=meta["covariates"],
+        flags=meta["flags"],
+        source_files=meta["source_files"],
+        extras=extras,
+        **arrays,
+    )
+
+
+def shard_keys(path: str | os.PathLike[str]) -> list[str]:
+    """Keys (``subject/slice_id``) of the records in a shard, in file order."""
+    with h5py.File(path, "r") as h5:
+        return [f"{s}/{sl}" for s in h5 for sl in h5[s]]
+
+
+def read_shard(path: str | os.PathLike[str]) -> Iterator[SliceRecord]:
+    """Yield the records of a shard one at a time (memory stays at one record)."""
+    with h5py.File(path, "r") as h5:
+        for subject in h5:
+            for slice_id in h5[subject]:
+                yield _read_group(h5[subject][slice_id])
+
+
+def read_record(path: str | os.PathLike[str], key: str) -> SliceRecord:
+    """Read one record by key."""
+    with h5py.File(path, "r") as h5:
+        return _read_group(h5[key])

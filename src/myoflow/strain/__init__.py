@@ -1,0 +1,1 @@
+"""Myocardial strain: dense Green-Lagrange strain from displacement, and AHA segmentation."""
