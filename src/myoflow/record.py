@@ -11,8 +11,9 @@ Conventions (shared by every stage, see ARCHITECTURE.md):
   Lagrangian from frame 0: the material point at pixel ``p`` at ED is at ``p + u[t, :, p]`` at
   frame ``t``. So ``u[0] == 0``.
 * Landmarks are ``[T, 2, 168]`` positions in mm (channel 0 = x), 24 radial lines x 7 points from
-  endocardium to epicardium, the first line at the mid-septum, lines counter-clockwise in the
-  image (increasing angle measured with y pointing down the rows).
+  endocardium to epicardium, the first line at the mid-septum, the next lines 15 degrees apart in
+  the AHA direction (septum -> inferior -> lateral -> anterior; see ``myoflow.strain.aha``).
+  Landmark index = line * 7 + point.
 * A myocardium mask is ``[T, H, W]`` uint8 (1 = myocardium) or ``[1, H, W]`` when only the ED mask
   is known.
 * ``rv_insertion_mm`` is ``[2, 2]``: row 0 the anterior, row 1 the inferior RV insertion point,

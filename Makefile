@@ -1,0 +1,36 @@
+# Two set-up commands for a fresh machine (see README):
+#   make demo   installs everything and runs the default workflow on the synthetic cohorts
+#   make test   installs everything and runs the test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CORES ?= 2
+SNAKEMAKE := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/snakemake
+
+.PHONY: install demo test report bench dryrun-scale clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first, pinned: this resolves to the CPU wheel (an open range pulls a multi-GB CUDA build).
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(SNAKEMAKE) --cores $(CORES)
+
+report: demo
+	$(SNAKEMAKE) --cores 1 --report results/report.html
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) benchmarks/bench_phantom.py
+	$(PY) benchmarks/bench_preprocess.py
+	$(PY) benchmarks/bench_dag.py
+
+clean:
+	rm -rf results .snakemake

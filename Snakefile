@@ -1,0 +1,22 @@
+# myoflow: cardiac MRI cohorts -> displacement, strain, segmentation, statistics, report.
+# Thin on purpose: logic lives in src/myoflow, helpers in workflow/rules/common.smk.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/cohort.smk"
+include: "workflow/rules/preprocess.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

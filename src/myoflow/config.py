@@ -1,0 +1,240 @@
+"""The run configuration: validation messages a user can act on, resolved per-cohort options, shards.
+
+Snakemake's ``validate`` checks config.yaml against ``workflow/schemas/config.schema.yaml`` and
+fills defaults; this module turns jsonschema's terse errors into messages that name the key and
+what is allowed, adds the checks a schema cannot express (group sizes, split fractions, experiment
+cohorts), and computes the per-cohort shard plan cheaply enough for Snakemake's parse time (a
+10^5-slice cohort must build its DAG in seconds: no per-subject file access here).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from referencing import Registry, Resource
+
+from myoflow.errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+PREPROCESS_DEFAULTS: dict[str, Any] = {
+    "size": 128,
+    "frames": 20,
+    "margin": 0.25,
+    "min_side_mm": None,
+    "roi": "mask",
+    "center_side_mm": None,
+    "temporal": "resample",
+    "intensity": "percentile",
+    "percentiles": [1.0, 99.0],
+    "max_displacement_mm": None,
+}
+MAX_DISPLACEMENT_MM = {"rat": 3.0, "mouse": 1.5, "human": 15.0}
+SPLIT_TOLERANCE = 1e-6
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _where(path: Any) -> str:
+    parts = [str(p) for p in path]
+    return "config" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts)
+
+
+def _resolve(schema: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local ``$ref`` (and single-item ``allOf``) to the schema that lists properties."""
+    while True:
+        if "$ref" in sub and sub["$ref"].startswith("#/"):
+            node: Any = schema
+            for part in sub["$ref"][2:].split("/"):
+                node = node[part]
+            sub = node
+        elif "allOf" in sub and len(sub["allOf"]) == 1 and "properties" not in sub:
+            sub = sub["allOf"][0]
+        else:
+            return sub
+
+
+def _explain(schema: dict[str, Any], error: jsonschema.ValidationError) -> str:
+    where = _where(error.absolute_path)
+    sub = _resolve(schema, error.schema)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(sub.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        return f"{where}: unknown key(s) {unknown}; allowed keys: {', '.join(allowed)}"
+    if error.validator == "enum":
+        return f"{where}: {error.instance!r} is not allowed; choose one of {error.validator_value}"
+    if error.validator == "const":
+        return f"{where}: must be {error.validator_value!r}, got {error.instance!r}"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    if error.validator == "type":
+        return f"{where}: {error.instance!r} has the wrong type; expected {error.validator_value}"
+    if error.validator == "propertyNames":
+        return f"{where}: name {error.instance!r} is not allowed (letters, digits, underscore)"
+    return f"{where}: {error.message}"
+
+
+def explain_errors(config: dict[str, Any], schema: dict[str, Any] | None = None) -> list[str]:
+    """Every schema violation of ``config`` as a sentence naming the key and what is allowed."""
+    schema = schema or load_schema()
+    registry = Registry().with_resource("urn:myoflow-config", Resource.from_contents(schema))
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
+    messages = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
+        leaves = [error]
+        if error.context:
+            leaves = [e for e in error.context if e.validator != "if"] or leaves
+        messages.extend(_explain(schema, leaf) for leaf in leaves)
+    return sorted(set(messages))
+
+
+def _check_groups(name: str, cohort: dict[str, Any]) -> None:
+    groups = cohort["groups"]
+    fractions = [g.get("fraction") for g in groups.values()]
+    counts = [g.get("count") for g in groups.values()]
+    where = f"config.cohorts.{name}.groups"
+    if any(f is not None and c is not None for f, c in zip(fractions, counts)):
+        raise ConfigError(f"{where}: give each group a fraction or a count, not both")
+    if all(f is not None for f in fractions):
+        if not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
+            raise ConfigError(f"{where}: fractions sum to {sum(fractions):.4f}, must sum to 1")
+    elif all(c is not None for c in counts):
+        if sum(counts) != cohort["subjects"]:
+            raise ConfigError(
+                f"{where}: counts sum to {sum(counts)} but subjects is {cohort['subjects']}"
+            )
+    elif len(groups) > 1 or any(f is not None or c is not None for f, c in zip(fractions, counts)):
+        raise ConfigError(f"{where}: every group needs a fraction, or every group a count")
+
+
+def _with_defaults(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a valid ``config`` with the schema's defaults filled in (as Snakemake does).
+
+    Scripts and tests that load config.yaml without Snakemake get the same values as the workflow.
+    """
+    base = jsonschema.Draft202012Validator
+    validate_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, subschema):  # type: ignore[no-untyped-def]
+        if isinstance(instance, dict):
+            for prop, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(prop, copy.deepcopy(sub["default"]))
+        yield from validate_properties(validator, properties, instance, subschema)
+
+    filler = jsonschema.validators.extend(base, {"properties": set_defaults})
+    config = copy.deepcopy(config)
+    filler(schema).validate(config)
+    return config
+
+
+def check_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Validate against the schema, then the rules it cannot express; return a copy with defaults.
+
+    Raises ConfigError listing every problem found.
+    """
+    schema = load_schema()
+    problems = explain_errors(config, schema)
+    if problems:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
+    config = _with_defaults(config, schema)
+    split = config["split"]
+    total = split["train"] + split["val"] + split["test"]
+    if not math.isclose(total, 1.0, abs_tol=SPLIT_TOLERANCE):
+        raise ConfigError(f"config.split: train + val + test = {total:.4f}, must be 1")
+    for name, cohort in config["cohorts"].items():
+        if cohort["source"] == "synthetic":
+            _check_groups(name, cohort)
+    for name, exp in config["experiments"].items():
+        missing = [c for c in exp["cohorts"] if c not in config["cohorts"]]
+        if missing:
+            raise ConfigError(
+                f"config.experiments.{name}.cohorts: unknown cohort(s) {missing}; "
+                f"defined cohorts: {', '.join(config['cohorts'])}"
+            )
+    return config
+
+
+def preprocess_options(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """Preprocessing options of one cohort: defaults <- global section <- cohort section."""
+    cohort = config["cohorts"][name]
+    opts = {**PREPROCESS_DEFAULTS, **config["preprocess"], **cohort.get("preprocess", {})}
+    if opts["max_displacement_mm"] is None:
+        opts["max_displacement_mm"] = MAX_DISPLACEMENT_MM[cohort["species"]]
+    return opts
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """How a cohort's slices are cut into jobs: slices ``[i*size, (i+1)*size)`` form shard ``i``."""
+
+    n_slices: int
+    shard_size: int
+
+    @property
+    def n_shards(self) -> int:
+        return max(1, math.ceil(self.n_slices / self.shard_size))
+
+    @property
+    def names(self) -> list[str]:
+        return [shard_name(i) for i in range(self.n_shards)]
+
+    def bounds(self, shard: int) -> tuple[int, int]:
+        if not 0 <= shard < self.n_shards:
+            raise ConfigError(f"shard {shard} outside 0..{self.n_shards - 1}")
+        return shard * self.shard_size, min(self.n_slices, (shard + 1) * self.shard_size)
+
+
+def shard_name(index: int) -> str:
+    return f"{index:03d}"
+
+
+def resolve_path(path: str, base: Path) -> Path:
+    """A path from config.yaml, relative to the working directory (``base``) unless absolute."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def cohort_table(cohort_name: str, cohort: dict[str, Any], base: Path):  # -> pandas.DataFrame
+    """The manifest-shaped table of a manifest or ACDC cohort (one row per subject x slice)."""
+    if cohort["source"] == "manifest":
+        from myoflow.cohort.manifest import load_manifest
+
+        return load_manifest(resolve_path(cohort["manifest"], base), cohort_name)
+    if cohort["source"] == "acdc":
+        from myoflow.cohort.acdc import acdc_manifest
+
+        return acdc_manifest(resolve_path(cohort["path"], base), cohort_name, cohort["slices"])
+    raise ConfigError(f"cohort {cohort_name} of source {cohort['source']} has no table")
+
+
+def shard_plan(cohort_name: str, cohort: dict[str, Any], base: Path) -> ShardPlan:
+    """The shard plan of a cohort, from the config alone (synthetic) or one manifest read."""
+    if cohort["source"] == "synthetic":
+        n = cohort["subjects"] * len(cohort["slices"])
+    else:
+        n = len(cohort_table(cohort_name, cohort, base))
+    if n == 0:
+        raise ConfigError(f"cohort {cohort_name} has no slices")
+    return ShardPlan(n_slices=n, shard_size=cohort["shard_size"])
+
+
+def cohort_json(config: dict[str, Any], name: str, base: Path) -> str:
+    """The cohort's resolved definition as one JSON string, handed to its jobs on the command line."""
+    cohort = copy.deepcopy(config["cohorts"][name])
+    cohort["name"] = name
+    cohort["preprocess"] = preprocess_options(config, name)
+    for key in ("manifest", "path"):
+        if key in cohort:
+            cohort[key] = str(resolve_path(cohort[key], base))
+    return json.dumps(cohort)

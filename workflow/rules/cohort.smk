@@ -1,0 +1,83 @@
+# Cohort stage: phantom generation or ingestion of user data into canonical record shards.
+
+
+rule phantom_shard:
+    """Generate one shard of a synthetic cohort: images, masks and exact motion truth."""
+    output:
+        records=f"{RESULTS}/{{cohort}}/records/shard-{{shard}}.h5",
+        qc=f"{RESULTS}/{{cohort}}/records/qc-{{shard}}.tsv",
+        truth=f"{RESULTS}/{{cohort}}/records/truth-{{shard}}.tsv",
+    log:
+        f"{RESULTS}/logs/{{cohort}}/phantom-{{shard}}.log",
+    params:
+        cohort=cohort_config,
+    wildcard_constraints:
+        cohort=SYNTHETIC_RE,
+    threads: 1
+    resources:
+        mem_mb=mem_mb(2000),
+        runtime=runtime_min(30),
+    shell:
+        "python scripts/make_cohort_shard.py --cohort {params.cohort:q} --shard {wildcards.shard}"
+        " --records {output.records} --qc {output.qc} --truth {output.truth} 2> {log}"
+
+
+rule ingest_shard:
+    """Read one shard of a manifest or ACDC cohort into canonical records; bad subjects go to QC."""
+    output:
+        records=f"{RESULTS}/{{cohort}}/records/shard-{{shard}}.h5",
+        qc=f"{RESULTS}/{{cohort}}/records/qc-{{shard}}.tsv",
+    log:
+        f"{RESULTS}/logs/{{cohort}}/ingest-{{shard}}.log",
+    params:
+        cohort=cohort_config,
+    wildcard_constraints:
+        cohort=INGESTED_RE,
+    threads: 1
+    resources:
+        mem_mb=mem_mb(4000),
+        runtime=runtime_min(60),
+    shell:
+        "python scripts/make_cohort_shard.py --cohort {params.cohort:q} --shard {wildcards.shard}"
+        " --records {output.records} --qc {output.qc} 2> {log}"
+
+
+rule truth_table:
+    """Collect the phantom's analytic strain per AHA segment and frame into one tidy table."""
+    input:
+        shard_files(f"{RESULTS}/{{cohort}}/records/truth-{{shard}}.tsv"),
+    output:
+        report(
+            f"{RESULTS}/{{cohort}}/truth_strain.tsv",
+            caption="../report/truth_strain.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+    log:
+        f"{RESULTS}/logs/{{cohort}}/truth_table.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "python scripts/merge_tables.py --out {output} {input} 2> {log}"
+
+
+rule check_inputs:
+    """Stop the run, listing every bad subject, unless the cohort says `on_bad_input: exclude`."""
+    input:
+        shard_files(f"{RESULTS}/{{cohort}}/records/qc-{{shard}}.tsv"),
+    output:
+        f"{RESULTS}/{{cohort}}/inputs.ok",
+    log:
+        f"{RESULTS}/logs/{{cohort}}/check_inputs.log",
+    params:
+        cohort=cohort_config,
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "python scripts/check_inputs.py --cohort {params.cohort:q} --out {output} {input} 2> {log}"

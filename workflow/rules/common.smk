@@ -1,0 +1,117 @@
+# Helpers shared by every rule file: validated config, shard plans, targets, resources.
+import os
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from myoflow import config as mf_config
+from myoflow.errors import ConfigError
+
+# Jobs call `python`: make it the interpreter running Snakemake (the project's environment),
+# unless a conda environment of the job puts its own first.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except WorkflowError as error:
+    raise WorkflowError(
+        "config.yaml does not match workflow/schemas/config.schema.yaml:\n  - "
+        + "\n  - ".join(mf_config.explain_errors(config))
+    ) from error
+try:
+    CONFIG = mf_config.check_config(config)
+except ConfigError as error:
+    raise WorkflowError(str(error)) from error
+
+BASE = Path(workflow.basedir)
+WORKDIR = Path.cwd()
+RESULTS = "results"
+COHORTS = list(CONFIG["cohorts"])
+SYNTHETIC = [c for c in COHORTS if CONFIG["cohorts"][c]["source"] == "synthetic"]
+INGESTED = [c for c in COHORTS if c not in SYNTHETIC]
+
+
+def _plans():
+    plans = {}
+    for name in COHORTS:
+        try:
+            plans[name] = mf_config.shard_plan(name, CONFIG["cohorts"][name], WORKDIR)
+        except ConfigError as error:
+            raise WorkflowError(f"cohort {name}: {error}") from error
+    return plans
+
+
+PLANS = _plans()
+COHORT_JSON = {name: mf_config.cohort_json(CONFIG, name, WORKDIR) for name in COHORTS}
+
+
+def _alternatives(names):
+    """A wildcard regex matching exactly these names (never matches when empty)."""
+    return "|".join(names) if names else "(?!x)x"
+
+
+SYNTHETIC_RE = _alternatives(SYNTHETIC)
+INGESTED_RE = _alternatives(INGESTED)
+
+
+wildcard_constraints:
+    cohort=_alternatives(COHORTS),
+    shard=r"\d{3,}",
+    stage="records|preprocessed",
+
+
+def cohort_config(wildcards):
+    return COHORT_JSON[wildcards.cohort]
+
+
+def shards_of(cohort):
+    return PLANS[cohort].names
+
+
+def shard_files(pattern):
+    """An input function giving ``pattern`` for every shard of the job's cohort."""
+
+    def files(wildcards):
+        return expand(pattern, cohort=wildcards.cohort, shard=shards_of(wildcards.cohort))
+
+    files.__name__ = f"shard_files_{Path(pattern).name}"
+    return files
+
+
+def mem_mb(base_mb):
+    """Memory that grows with the attempt number, so --retries gets a bigger allocation."""
+
+    def mem(wildcards, attempt):
+        return base_mb * attempt
+
+    return mem
+
+
+def runtime_min(base_min):
+    def runtime(wildcards, attempt):
+        return base_min * attempt
+
+    return runtime
+
+
+def cohort_targets(cohort):
+    targets = [
+        f"{RESULTS}/{cohort}/qc.tsv",
+        f"{RESULTS}/{cohort}/index.tsv",
+        f"{RESULTS}/{cohort}/splits.tsv",
+    ]
+    if cohort in SYNTHETIC:
+        targets.append(f"{RESULTS}/{cohort}/truth_strain.tsv")
+    if CONFIG["export_nifti"]:
+        targets += expand(
+            f"{RESULTS}/{cohort}/nifti/{{stage}}/shard-{{shard}}",
+            stage=["records", "preprocessed"],
+            shard=shards_of(cohort),
+        )
+    return targets
+
+
+def all_targets():
+    return [t for cohort in COHORTS for t in cohort_targets(cohort)]

@@ -1,0 +1,112 @@
+# Preprocessing: ROI crop to 128x128, 20 frames, intensity normalisation; splits, QC, exports.
+
+
+rule preprocess_shard:
+    """Crop every record of a shard to the LV ROI, resample to the network size, normalise."""
+    input:
+        f"{RESULTS}/{{cohort}}/records/shard-{{shard}}.h5",
+    output:
+        records=f"{RESULTS}/{{cohort}}/preprocessed/shard-{{shard}}.h5",
+        index=f"{RESULTS}/{{cohort}}/preprocessed/index-{{shard}}.tsv",
+        qc=f"{RESULTS}/{{cohort}}/preprocessed/qc-{{shard}}.tsv",
+    log:
+        f"{RESULTS}/logs/{{cohort}}/preprocess-{{shard}}.log",
+    params:
+        cohort=cohort_config,
+    threads: 1
+    resources:
+        mem_mb=mem_mb(3000),
+        runtime=runtime_min(30),
+    shell:
+        "python scripts/preprocess_shard.py --cohort {params.cohort:q} --input {input}"
+        " --records {output.records} --index {output.index} --qc {output.qc} 2> {log}"
+
+
+rule cohort_index:
+    """One row per preprocessed slice: subject, slice, group, spacing, frames, flags, shard."""
+    input:
+        shard_files(f"{RESULTS}/{{cohort}}/preprocessed/index-{{shard}}.tsv"),
+    output:
+        report(
+            f"{RESULTS}/{{cohort}}/index.tsv",
+            caption="../report/index.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+    log:
+        f"{RESULTS}/logs/{{cohort}}/cohort_index.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "python scripts/merge_tables.py --out {output} {input} 2> {log}"
+
+
+rule qc_table:
+    """Every excluded or flagged slice of the cohort with its stage and reason."""
+    input:
+        ingest=shard_files(f"{RESULTS}/{{cohort}}/records/qc-{{shard}}.tsv"),
+        preprocess=shard_files(f"{RESULTS}/{{cohort}}/preprocessed/qc-{{shard}}.tsv"),
+    output:
+        report(
+            f"{RESULTS}/{{cohort}}/qc.tsv",
+            caption="../report/qc.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+    log:
+        f"{RESULTS}/logs/{{cohort}}/qc_table.log",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "python scripts/merge_tables.py --out {output} {input.ingest} {input.preprocess} 2> {log}"
+
+
+rule split:
+    """Subject-level train/val/test split, stratified by group, deterministic from the seed."""
+    input:
+        index=f"{RESULTS}/{{cohort}}/index.tsv",
+        checked=f"{RESULTS}/{{cohort}}/inputs.ok",
+    output:
+        report(
+            f"{RESULTS}/{{cohort}}/splits.tsv",
+            caption="../report/splits.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+    log:
+        f"{RESULTS}/logs/{{cohort}}/split.log",
+    params:
+        train=CONFIG["split"]["train"],
+        val=CONFIG["split"]["val"],
+        test=CONFIG["split"]["test"],
+        seed=CONFIG["seed"],
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "python scripts/make_split.py --index {input.index} --out {output}"
+        " --fractions {params.train} {params.val} {params.test} --seed {params.seed} 2> {log}"
+
+
+rule export_nifti:
+    """NIfTI copies of one shard's images, masks and displacements, spacing kept, for viewers."""
+    input:
+        f"{RESULTS}/{{cohort}}/{{stage}}/shard-{{shard}}.h5",
+    output:
+        directory(f"{RESULTS}/{{cohort}}/nifti/{{stage}}/shard-{{shard}}"),
+    log:
+        f"{RESULTS}/logs/{{cohort}}/nifti-{{stage}}-{{shard}}.log",
+    threads: 1
+    resources:
+        mem_mb=mem_mb(2000),
+        runtime=runtime_min(30),
+    shell:
+        "python scripts/export_nifti.py --input {input} --out {output} 2> {log}"
