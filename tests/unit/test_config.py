@@ -1,0 +1,127 @@
+"""Config validation: every mistake names the key and what is allowed; shard plans cover slices."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from myoflow.config import ShardPlan, check_config, cohort_json, preprocess_options, shard_plan
+from myoflow.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def default_config() -> dict:
+    with open(ROOT / "config.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+def test_default_config_is_valid_and_gets_defaults(default_config: dict) -> None:
+    cfg = check_config(default_config)
+    rat = cfg["cohorts"]["rat_rt"]
+    assert rat["tagging"]["spacing_mm"] is None
+    assert rat["kspace_blur"] == 0.0
+    assert cfg["split"] == {"train": 0.8, "val": 0.1, "test": 0.1}
+    assert default_config["cohorts"]["rat_rt"].get("kspace_blur") is None, "input not mutated"
+
+
+def test_unknown_key_names_key_and_allowed(default_config: dict) -> None:
+    default_config["cohorts"]["rat_rt"]["speices"] = "rat"
+    with pytest.raises(ConfigError) as err:
+        check_config(default_config)
+    msg = str(err.value)
+    assert "config.cohorts.rat_rt" in msg and "speices" in msg and "species" in msg
+
+
+def test_unknown_top_level_key(default_config: dict) -> None:
+    default_config["cohort"] = {}
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['cohort'\].*cohorts"):
+        check_config(default_config)
+
+
+def test_bad_enum_lists_choices(default_config: dict) -> None:
+    default_config["cohorts"]["rat_rt"]["species"] = "rabbit"
+    with pytest.raises(ConfigError, match=r"species: 'rabbit' is not allowed.*rat.*mouse.*human"):
+        check_config(default_config)
+
+
+def test_bad_source(default_config: dict) -> None:
+    default_config["cohorts"]["x"] = {"source": "pacs"}
+    with pytest.raises(ConfigError, match=r"cohorts\.x\.source.*synthetic.*manifest.*acdc"):
+        check_config(default_config)
+
+
+def test_wrong_type(default_config: dict) -> None:
+    default_config["cohorts"]["rat_rt"]["subjects"] = "ten"
+    with pytest.raises(ConfigError, match=r"subjects: 'ten' has the wrong type"):
+        check_config(default_config)
+
+
+def test_manifest_cohort_needs_manifest(default_config: dict) -> None:
+    default_config["cohorts"]["mine"] = {"source": "manifest"}
+    with pytest.raises(ConfigError, match=r"cohorts\.mine.*'manifest' is a required property"):
+        check_config(default_config)
+
+
+def test_group_fractions_must_sum_to_one(default_config: dict) -> None:
+    default_config["cohorts"]["rat_rt"]["groups"]["rt"]["fraction"] = 0.7
+    with pytest.raises(ConfigError, match="fractions sum to 1.2"):
+        check_config(default_config)
+
+
+def test_group_counts_must_sum_to_subjects(default_config: dict) -> None:
+    groups = default_config["cohorts"]["rat_rt"]["groups"]
+    groups["sham"] = {"count": 3}
+    groups["rt"].pop("fraction")
+    groups["rt"]["count"] = 3
+    with pytest.raises(ConfigError, match="counts sum to 6 but subjects is 10"):
+        check_config(default_config)
+
+
+def test_split_must_sum_to_one(default_config: dict) -> None:
+    default_config["split"] = {"train": 0.8, "val": 0.2, "test": 0.1}
+    with pytest.raises(ConfigError, match="must be 1"):
+        check_config(default_config)
+
+
+def test_experiment_names_unknown_cohort(default_config: dict) -> None:
+    default_config["experiments"] = {"e1": {"method": "myonet", "cohorts": ["rat_rtt"]}}
+    with pytest.raises(ConfigError, match=r"unknown cohort\(s\) \['rat_rtt'\].*rat_rt"):
+        check_config(default_config)
+
+
+def test_cohort_preprocess_overrides_global(default_config: dict) -> None:
+    default_config["cohorts"]["rat_rt"]["preprocess"] = {"frames": 25}
+    cfg = check_config(default_config)
+    rat = preprocess_options(cfg, "rat_rt")
+    human = preprocess_options(cfg, "human_ukb")
+    assert rat["frames"] == 25 and human["frames"] == 20
+    assert rat["max_displacement_mm"] < human["max_displacement_mm"]
+
+
+def test_cohort_json_keeps_group_order(default_config: dict) -> None:
+    cfg = check_config(default_config)
+    text = cohort_json(cfg, "human_ukb", ROOT)
+    assert text.index("reference") < text.index("hypertension") < text.index("infarction")
+
+
+@pytest.mark.parametrize("n, size", [(1, 200), (200, 200), (201, 200), (10_000, 173)])
+def test_shard_plan_covers_every_slice_once(n: int, size: int) -> None:
+    plan = ShardPlan(n, size)
+    covered = [i for s in range(plan.n_shards) for i in range(*plan.bounds(s))]
+    assert covered == list(range(n))
+    assert len(set(plan.names)) == plan.n_shards
+    with pytest.raises(ConfigError):
+        plan.bounds(plan.n_shards)
+
+
+def test_synthetic_shard_plan_from_config_alone(default_config: dict) -> None:
+    cfg = check_config(default_config)
+    cohort = copy.deepcopy(cfg["cohorts"]["rat_rt"])
+    cohort["subjects"], cohort["shard_size"] = 3334, 200
+    plan = shard_plan("rat_rt", cohort, ROOT)
+    assert plan.n_slices == 3334 * 3 and plan.n_shards == 51
