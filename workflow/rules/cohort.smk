@@ -18,7 +18,7 @@ rule phantom_shard:
         mem_mb=mem_mb(2000),
         runtime=runtime_min(30),
     shell:
-        "python scripts/make_cohort_shard.py --cohort {params.cohort:q} --shard {wildcards.shard}"
+        "python {SCRIPTS}/make_cohort_shard.py --cohort {params.cohort:q} --shard {wildcards.shard}"
         " --records {output.records} --qc {output.qc} --truth {output.truth} 2> {log}"
 
 
@@ -38,7 +38,7 @@ rule ingest_shard:
         mem_mb=mem_mb(4000),
         runtime=runtime_min(60),
     shell:
-        "python scripts/make_cohort_shard.py --cohort {params.cohort:q} --shard {wildcards.shard}"
+        "python {SCRIPTS}/make_cohort_shard.py --cohort {params.cohort:q} --shard {wildcards.shard}"
         " --records {output.records} --qc {output.qc} 2> {log}"
 
 
@@ -61,7 +61,7 @@ rule truth_table:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python scripts/merge_tables.py --out {output} {input} 2> {log}"
+        "python {SCRIPTS}/merge_tables.py --out {output} {input} 2> {log}"
 
 
 rule check_inputs:
@@ -80,4 +80,4 @@ rule check_inputs:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python scripts/check_inputs.py --cohort {params.cohort:q} --out {output} {input} 2> {log}"
+        "python {SCRIPTS}/check_inputs.py --cohort {params.cohort:q} --out {output} {input} 2> {log}"

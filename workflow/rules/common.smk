@@ -26,6 +26,7 @@ except ConfigError as error:
     raise WorkflowError(str(error)) from error
 
 BASE = Path(workflow.basedir)
+SCRIPTS = BASE / "scripts"
 WORKDIR = Path.cwd()
 RESULTS = "results"
 COHORTS = list(CONFIG["cohorts"])
@@ -58,7 +59,7 @@ INGESTED_RE = _alternatives(INGESTED)
 
 wildcard_constraints:
     cohort=_alternatives(COHORTS),
-    shard=r"\d{3,}",
+    shard=r"\d\d\d+",
     stage="records|preprocessed",
 
 

@@ -18,7 +18,7 @@ rule preprocess_shard:
         mem_mb=mem_mb(3000),
         runtime=runtime_min(30),
     shell:
-        "python scripts/preprocess_shard.py --cohort {params.cohort:q} --input {input}"
+        "python {SCRIPTS}/preprocess_shard.py --cohort {params.cohort:q} --input {input}"
         " --records {output.records} --index {output.index} --qc {output.qc} 2> {log}"
 
 
@@ -41,7 +41,7 @@ rule cohort_index:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python scripts/merge_tables.py --out {output} {input} 2> {log}"
+        "python {SCRIPTS}/merge_tables.py --out {output} {input} 2> {log}"
 
 
 rule qc_table:
@@ -64,7 +64,7 @@ rule qc_table:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python scripts/merge_tables.py --out {output} {input.ingest} {input.preprocess} 2> {log}"
+        "python {SCRIPTS}/merge_tables.py --out {output} {input.ingest} {input.preprocess} 2> {log}"
 
 
 rule split:
@@ -92,7 +92,7 @@ rule split:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python scripts/make_split.py --index {input.index} --out {output}"
+        "python {SCRIPTS}/make_split.py --index {input.index} --out {output}"
         " --fractions {params.train} {params.val} {params.test} --seed {params.seed} 2> {log}"
 
 
@@ -109,4 +109,4 @@ rule export_nifti:
         mem_mb=mem_mb(2000),
         runtime=runtime_min(30),
     shell:
-        "python scripts/export_nifti.py --input {input} --out {output} 2> {log}"
+        "python {SCRIPTS}/export_nifti.py --input {input} --out {output} 2> {log}"

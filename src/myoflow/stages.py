@@ -1,0 +1,141 @@
+"""What each workflow rule does, as plain functions: read inputs, call the package, write atomically.
+
+The scripts in ``scripts/`` only parse arguments and call one of these, so every rule's behaviour is
+unit-testable without Snakemake. Records stream through one at a time (a shard of a few hundred
+slices never has to fit in memory), and a bad subject becomes a QC row, never a crash of its shard.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from myoflow.config import ShardPlan, cohort_table
+from myoflow.errors import ConfigError, InputError
+from myoflow.io.atomic import atomic_path, write_tsv
+from myoflow.io.shards import write_shard
+from myoflow.preprocess.qc import QC_COLUMNS, qc_row_from_error
+from myoflow.record import SliceRecord
+
+log = logging.getLogger("myoflow.stages")
+
+
+def _synthetic_records(
+    cohort: dict[str, Any], shard: int, truth_rows: list[pd.DataFrame]
+) -> Iterator[SliceRecord]:
+    from myoflow.phantom.cohort import generate, plan
+    from myoflow.phantom.truth import truth_segment_table
+
+    specs = plan(cohort["name"], cohort)
+    lo, hi = ShardPlan(len(specs), cohort["shard_size"]).bounds(shard)
+    for spec in specs[lo:hi]:
+        record = generate(spec)
+        truth_rows.append(truth_segment_table(record))
+        log.info("generated %s (%s)", record.key, record.group)
+        yield record
+
+
+def _ingested_records(
+    cohort: dict[str, Any], shard: int, qc_rows: list[dict[str, Any]]
+) -> Iterator[SliceRecord]:
+    from myoflow.cohort.ingest import ingest_row
+
+    table = cohort_table(cohort["name"], cohort, Path.cwd())
+    lo, hi = ShardPlan(len(table), cohort["shard_size"]).bounds(shard)
+    for row in table.iloc[lo:hi].to_dict("records"):
+        try:
+            record = ingest_row(row, cohort["name"], cohort)
+        except InputError as error:
+            error = error.with_context(
+                cohort=cohort["name"], subject=str(row["subject"]), slice_id=str(row["slice"])
+            )
+            log.error("excluded: %s", error)
+            qc_rows.append(qc_row_from_error(error, stage="ingest"))
+            continue
+        log.info("ingested %s", record.key)
+        yield record
+
+
+def cohort_shard(
+    cohort: dict[str, Any],
+    shard: int,
+    records_path: str | os.PathLike[str],
+    qc_path: str | os.PathLike[str],
+    truth_path: str | os.PathLike[str] | None = None,
+) -> None:
+    """Write one shard of canonical records plus its QC rows (and, for phantoms, strain truth)."""
+    qc_rows: list[dict[str, Any]] = []
+    truth_rows: list[pd.DataFrame] = []
+    if cohort["source"] == "synthetic":
+        records = _synthetic_records(cohort, shard, truth_rows)
+    else:
+        records = _ingested_records(cohort, shard, qc_rows)
+    keys = write_shard(records_path, records)
+    log.info("shard %s: %d records written, %d excluded", shard, len(keys), len(qc_rows))
+    write_tsv(pd.DataFrame(qc_rows, columns=QC_COLUMNS), qc_path)
+    if truth_path is not None:
+        write_tsv(pd.concat(truth_rows, ignore_index=True), truth_path)
+
+
+def preprocess_stage(
+    cohort: dict[str, Any],
+    records_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    index_path: str | os.PathLike[str],
+    qc_path: str | os.PathLike[str],
+) -> None:
+    """Preprocess one shard with the cohort's resolved options."""
+    from myoflow.preprocess.pipeline import preprocess_shard
+
+    preprocess_shard(records_path, out_path, qc_path, index_path, cohort["preprocess"])
+
+
+def merge_tables(paths: Sequence[str | os.PathLike[str]], out_path: str | os.PathLike[str]) -> None:
+    """Concatenate TSVs with the same columns (empty ones included) into one table."""
+    tables = [pd.read_csv(p, sep="\t", dtype={"subject": str, "slice_id": str}) for p in paths]
+    write_tsv(pd.concat(tables, ignore_index=True), out_path)
+
+
+def check_inputs(
+    cohort: dict[str, Any], qc_paths: Sequence[str | os.PathLike[str]], out_path: str | os.PathLike[str]
+) -> None:
+    """Raise ConfigError listing every excluded subject unless ``on_bad_input: exclude``.
+
+    Synthetic cohorts cannot hold bad input, so they always pass.
+    """
+    qc = pd.concat([pd.read_csv(p, sep="\t", dtype=str) for p in qc_paths], ignore_index=True)
+    bad = qc[qc["status"] == "excluded"]
+    policy = cohort.get("on_bad_input", "fail")
+    if len(bad) and policy == "fail":
+        lines = [
+            f"cohort={r.cohort} subject={r.subject} slice={r.slice_id} file={r.file}: {r.reason}"
+            for r in bad.itertuples()
+        ]
+        raise ConfigError(
+            f"cohort {cohort['name']}: {len(bad)} slice(s) have bad input (set "
+            "`on_bad_input: exclude` to leave them out):\n  " + "\n  ".join(lines)
+        )
+    if len(bad):
+        log.warning("cohort %s: %d slice(s) excluded (see qc.tsv)", cohort["name"], len(bad))
+    with atomic_path(out_path) as tmp:
+        tmp.write_text(f"{len(bad)} excluded slice(s)\n")
+
+
+def split_stage(
+    index_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    fractions: tuple[float, float, float],
+    seed: int,
+) -> None:
+    """Subject-level stratified split of the slices listed in a cohort index."""
+    from myoflow.preprocess.split import split_subjects
+
+    index = pd.read_csv(index_path, sep="\t", dtype={"subject": str, "slice_id": str})
+    if index.empty:
+        raise ConfigError(f"{index_path}: no preprocessed slices to split")
+    write_tsv(split_subjects(index, fractions=fractions, seed=seed), out_path)
