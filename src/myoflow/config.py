@@ -34,6 +34,7 @@ PREPROCESS_DEFAULTS: dict[str, Any] = {
     "temporal": "resample",
     "intensity": "percentile",
     "percentiles": [1.0, 99.0],
+    "interpolation": "linear",
     "max_displacement_mm": None,
 }
 MAX_DISPLACEMENT_MM = {"rat": 3.0, "mouse": 1.5, "human": 15.0}

@@ -9,8 +9,9 @@ Layout of ``shard-NNN.h5``::
         attrs: meta (JSON: cohort, subject, slice_id, position, group, spacing, frames, flags,
                covariates, source_files)
 
-Images are stored chunked per frame and gzip-compressed (level 1: a few times smaller for masks
-and phantom images, a small cost in speed). A shard is written atomically, so a reader never sees a
+Arrays are stored chunked per frame with byte-shuffle + LZF compression: measured on preprocessed
+records, it writes about twice as fast as gzip level 1 for the same size (noisy float32 images
+hardly compress; masks and smooth truth maps do), and LZF ships with h5py on every platform. A shard is written atomically, so a reader never sees a
 partial shard.
 """
 
@@ -53,7 +54,7 @@ def _write_array(group: h5py.Group, name: str, arr: np.ndarray) -> None:
     arr = np.ascontiguousarray(arr)
     if arr.ndim >= 3 and arr.size > 4096:
         chunks = (1,) + arr.shape[1:]
-        group.create_dataset(name, data=arr, chunks=chunks, compression="gzip", compression_opts=1)
+        group.create_dataset(name, data=arr, chunks=chunks, shuffle=True, compression="lzf")
     else:
         group.create_dataset(name, data=arr)
 
