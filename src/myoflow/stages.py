@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 
 from myoflow.config import ShardPlan, cohort_table
-from myoflow.errors import ConfigError, InputError
+from myoflow.errors import ConfigError
 from myoflow.io.atomic import atomic_path, write_tsv
 from myoflow.io.shards import write_shard
-from myoflow.preprocess.qc import QC_COLUMNS, qc_row_from_error
+from myoflow.qc import QC_COLUMNS
 from myoflow.record import SliceRecord
 
 log = logging.getLogger("myoflow.stages")
@@ -43,22 +43,11 @@ def _synthetic_records(
 def _ingested_records(
     cohort: dict[str, Any], shard: int, qc_rows: list[dict[str, Any]]
 ) -> Iterator[SliceRecord]:
-    from myoflow.cohort.ingest import ingest_row
+    from myoflow.cohort.ingest import iter_ingest
 
     table = cohort_table(cohort["name"], cohort, Path.cwd())
     lo, hi = ShardPlan(len(table), cohort["shard_size"]).bounds(shard)
-    for row in table.iloc[lo:hi].to_dict("records"):
-        try:
-            record = ingest_row(row, cohort["name"], cohort)
-        except InputError as error:
-            error = error.with_context(
-                cohort=cohort["name"], subject=str(row["subject"]), slice_id=str(row["slice"])
-            )
-            log.error("excluded: %s", error)
-            qc_rows.append(qc_row_from_error(error, stage="ingest"))
-            continue
-        log.info("ingested %s", record.key)
-        yield record
+    return iter_ingest(table.iloc[lo:hi], cohort["name"], cohort, qc_rows)
 
 
 def cohort_shard(

@@ -19,7 +19,7 @@ from myoflow.preprocess.pipeline import (
     preprocess_record,
     preprocess_shard,
 )
-from myoflow.preprocess.qc import QC_COLUMNS
+from myoflow.qc import QC_COLUMNS
 from myoflow.preprocess.roi import locate_roi
 from myoflow.preprocess.spatial import CropTransform
 

@@ -8,7 +8,7 @@ from preprocess_records import RecordFactory
 
 from myoflow.errors import InputError
 from myoflow.io.atomic import write_tsv
-from myoflow.preprocess.qc import (
+from myoflow.qc import (
     QC_COLUMNS,
     merge_qc,
     qc_row_from_error,

@@ -1,0 +1,377 @@
+"""DICOM reader: a folder of single-frame images of one slice, or one (enhanced multi-frame) file.
+
+Privacy comes first. Files are read with pydicom's ``specific_tags``, so identifying elements
+(PatientName, PatientID, dates, UIDs, institution, physicians, ...) are skipped, never decoded and
+can reach neither the record nor a message. Errors name only the path the user gave in the
+manifest: a file inside a folder is named by its rank ("file 3 of 25"), since file names of DICOM
+exports often are UIDs or patient names. Library messages are scrubbed of quoted text and UID- or
+date-like numbers before they are shown, and chained with ``from None`` so no traceback carries
+the raw message. Acquisition metadata is kept only through the whitelist of ``safe_dicom_metadata``.
+
+Geometry and timing:
+
+* pixel arrays are ``[Rows, Columns]`` = ``[H, W]``; PixelSpacing is ``(row, col)`` mm, exactly
+  the canonical order; RescaleSlope/Intercept are applied.
+* a folder's images are ordered by TriggerTime (ms), falling back to InstanceNumber. When they
+  lie at several slice locations (SliceLocation, else ImagePositionPatient projected on the slice
+  normal) the manifest must pick one with ``slice_location_mm`` or ``slice_index`` (the index
+  into the sorted locations).
+* an enhanced file's frames take their trigger time from the per-frame
+  CardiacSynchronizationSequence (NominalCardiacTriggerDelayTime), their spacing and rescale from
+  the per-frame or shared functional groups, their position from PlanePositionSequence (or the
+  FrameContentSequence's InStackPositionNumber); frames are ordered by trigger time, else kept in
+  file order. A classic single-frame file is one frame.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from myoflow.cohort.series import Series, check_canonical
+from myoflow.errors import InputError
+
+# Non-identifying acquisition parameters that may be kept, with the name and unit they get.
+SAFE_TAGS: dict[str, str] = {
+    "SliceThickness": "slice_thickness_mm",
+    "SpacingBetweenSlices": "spacing_between_slices_mm",
+    "MagneticFieldStrength": "field_strength_t",
+    "RepetitionTime": "repetition_time_ms",
+    "EchoTime": "echo_time_ms",
+    "FlipAngle": "flip_angle_deg",
+    "NominalInterval": "nominal_interval_ms",
+    "CardiacNumberOfImages": "cardiac_number_of_images",
+}
+_PIXEL_TAGS = [
+    "Rows",
+    "Columns",
+    "SamplesPerPixel",
+    "BitsAllocated",
+    "BitsStored",
+    "HighBit",
+    "PixelRepresentation",
+    "PhotometricInterpretation",
+    "PlanarConfiguration",
+    "NumberOfFrames",
+    "PixelData",
+]
+_GEOMETRY_TAGS = [
+    "PixelSpacing",
+    "TriggerTime",
+    "InstanceNumber",
+    "SliceLocation",
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "RescaleSlope",
+    "RescaleIntercept",
+    "SharedFunctionalGroupsSequence",
+    "PerFrameFunctionalGroupsSequence",
+]
+READ_TAGS: list[str] = _PIXEL_TAGS + _GEOMETRY_TAGS + list(SAFE_TAGS)
+LOCATION_TOLERANCE_MM = 0.05
+
+_QUOTED = re.compile(r"b?'[^']*'|b?\"[^\"]*\"")
+_UID_OR_DATE = re.compile(r"\d+(?:\.\d+){2,}|\b\d{8}\b")
+
+
+def safe_dicom_metadata(ds: Dataset) -> dict[str, float]:
+    """Whitelisted, non-identifying acquisition parameters of ``ds`` as numbers (see SAFE_TAGS).
+
+    Only numeric values pass, so no free text (where names hide) can slip through.
+    """
+    out: dict[str, float] = {}
+    for keyword, name in SAFE_TAGS.items():
+        value = ds.get(keyword)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(number):
+            out[name] = number
+    return out
+
+
+def _scrubbed(error: BaseException) -> str:
+    """A library message with quoted values and UID-/date-like numbers removed."""
+    text = _UID_OR_DATE.sub("<n>", _QUOTED.sub("'...'", str(error)))
+    return f"{type(error).__name__}: {text[:200]}"
+
+
+@dataclass
+class _Frame:
+    """One 2-D image of the series, before it is decoded."""
+
+    pixels: Callable[[], np.ndarray]
+    time_ms: float | None
+    order: int | None
+    slice_key: float | None
+    location_mm: float | None
+    spacing: tuple[float, float] | None
+    slope: float
+    intercept: float
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+def _functional(items: Sequence[Dataset | None], sequence: str, keyword: str) -> Any:
+    """``keyword`` from the first of ``items`` (per-frame, then shared groups) that has it."""
+    for item in items:
+        if item is None:
+            continue
+        seq = item.get(sequence)
+        if seq and keyword in seq[0] and seq[0].get(keyword) not in (None, ""):
+            return seq[0].get(keyword)
+    return None
+
+
+def _location(position: Any, orientation: Any) -> float | None:
+    """Position along the slice normal (mm), from ImagePositionPatient and ImageOrientationPatient."""
+    if position is None or orientation is None or len(position) != 3 or len(orientation) != 6:
+        return None
+    iop = np.asarray(orientation, dtype=float)
+    return float(np.dot(np.asarray(position, dtype=float), np.cross(iop[:3], iop[3:])))
+
+
+def _spacing(value: Any) -> tuple[float, float] | None:
+    if value is None or len(value) != 2:
+        return None
+    return float(value[0]), float(value[1])
+
+
+def _dcmread(file: Path, label: str, user_path: Path) -> Dataset:
+    """Read the whitelisted tags of one file; pydicom reads a truncated file silently, so a file
+    without pixel data is reported here as truncated."""
+    try:
+        ds = pydicom.dcmread(file, specific_tags=READ_TAGS)
+    except InvalidDicomError:
+        raise InputError(
+            f"{label} is not a DICOM file (no 'DICM' marker in its header)", file=str(user_path)
+        ) from None
+    except Exception as error:  # noqa: BLE001 (any parser failure; not chained, for privacy)
+        raise InputError(
+            f"{label} is not a readable DICOM file (truncated or corrupt): {_scrubbed(error)}",
+            file=str(user_path),
+        ) from None
+    if "PixelData" not in ds:
+        raise InputError(
+            f"{label} is not a readable DICOM file (truncated or corrupt): it has no pixel data",
+            file=str(user_path),
+        )
+    return ds
+
+
+def _decoder(ds: Dataset, label: str, user_path: Path) -> Callable[[], np.ndarray]:
+    """Decode ``ds``'s pixel data once, on first use, to ``[frames, rows, cols]``."""
+
+    @functools.cache
+    def decode() -> np.ndarray:
+        if int(ds.get("SamplesPerPixel", 1)) != 1:
+            raise InputError(
+                f"{label} holds colour images; grey-scale expected", file=str(user_path)
+            )
+        try:
+            arr = ds.pixel_array
+        except Exception as error:  # noqa: BLE001 (any decoder failure; not chained, for privacy)
+            raise InputError(
+                f"{label}: pixel data cannot be decoded (truncated, corrupt or an unsupported "
+                f"compression): {_scrubbed(error)}",
+                file=str(user_path),
+            ) from None
+        return arr.reshape((-1,) + arr.shape[-2:])
+
+    return decode
+
+
+def _frame_of(decode: Callable[[], np.ndarray], k: int) -> np.ndarray:
+    return decode()[k]
+
+
+def _folder_frames(folder: Path) -> tuple[list[_Frame], Dataset]:
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.name.upper() != "DICOMDIR"
+    )
+    if not files:
+        raise InputError("the DICOM folder holds no files", file=str(folder))
+    labels = [
+        f"file {rank} of {len(files)} in the folder (sorted by name)"
+        for rank in range(1, len(files) + 1)
+    ]
+    datasets = [_dcmread(file, label, folder) for file, label in zip(files, labels)]
+    frames: list[_Frame] = []
+    for ds, label in zip(datasets, labels):
+        if int(ds.get("NumberOfFrames") or 1) > 1:
+            raise InputError(
+                f"{label} is a multi-frame file; give such a file itself in the manifest, not its "
+                "folder",
+                file=str(folder),
+            )
+        location = _number(ds.get("SliceLocation"))
+        if location is None:
+            location = _location(ds.get("ImagePositionPatient"), ds.get("ImageOrientationPatient"))
+        frames.append(
+            _Frame(
+                pixels=functools.partial(_frame_of, _decoder(ds, label, folder), 0),
+                time_ms=_number(ds.get("TriggerTime")),
+                order=None if ds.get("InstanceNumber") is None else int(ds.InstanceNumber),
+                slice_key=location,
+                location_mm=location,
+                spacing=_spacing(ds.get("PixelSpacing")),
+                slope=_number(ds.get("RescaleSlope")) or 1.0,
+                intercept=_number(ds.get("RescaleIntercept")) or 0.0,
+            )
+        )
+    return frames, datasets[0]
+
+
+def _file_frames(path: Path) -> tuple[list[_Frame], Dataset]:
+    label = "the file"
+    ds = _dcmread(path, label, path)
+    n = int(ds.get("NumberOfFrames") or 1)
+    decode = _decoder(ds, label, path)
+    shared_seq = ds.get("SharedFunctionalGroupsSequence")
+    shared = shared_seq[0] if shared_seq else None
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    if per_frame and len(per_frame) != n:
+        raise InputError(
+            f"NumberOfFrames is {n} but PerFrameFunctionalGroupsSequence has {len(per_frame)} items",
+            file=str(path),
+        )
+    frames = []
+    for k in range(n):
+        items = [per_frame[k] if per_frame else None, shared]
+        time = _functional(
+            items, "CardiacSynchronizationSequence", "NominalCardiacTriggerDelayTime"
+        )
+        if time is None and n == 1:
+            time = ds.get("TriggerTime")
+        location = _location(
+            _functional(items, "PlanePositionSequence", "ImagePositionPatient"),
+            _functional(items, "PlaneOrientationSequence", "ImageOrientationPatient"),
+        )
+        stack = _number(_functional(items, "FrameContentSequence", "InStackPositionNumber"))
+        spacing = _functional(items, "PixelMeasuresSequence", "PixelSpacing")
+        slope = _functional(items, "PixelValueTransformationSequence", "RescaleSlope")
+        intercept = _functional(items, "PixelValueTransformationSequence", "RescaleIntercept")
+        frames.append(
+            _Frame(
+                pixels=functools.partial(_frame_of, decode, k),
+                time_ms=_number(time),
+                order=k,
+                slice_key=location if location is not None else stack,
+                location_mm=location,
+                spacing=_spacing(spacing if spacing is not None else ds.get("PixelSpacing")),
+                slope=_number(slope if slope is not None else ds.get("RescaleSlope")) or 1.0,
+                intercept=_number(
+                    intercept if intercept is not None else ds.get("RescaleIntercept")
+                )
+                or 0.0,
+            )
+        )
+    return frames, ds
+
+
+def _one_slice(
+    frames: list[_Frame], slice_index: int | None, slice_location_mm: float | None, path: Path
+) -> list[_Frame]:
+    """The frames of the one slice the manifest asks for (all of them when there is one slice)."""
+    located = [(f, round(f.slice_key, 2)) for f in frames if f.slice_key is not None]
+    keys = sorted({key for _, key in located})
+    if len(keys) <= 1:
+        return frames
+    if len(located) < len(frames):
+        raise InputError("some images have a slice position and others none", file=str(path))
+    listed = ", ".join(f"{k:g}" for k in keys)
+    if slice_location_mm is not None:
+        chosen = [f for f, key in located if abs(key - slice_location_mm) <= LOCATION_TOLERANCE_MM]
+        if not chosen:
+            raise InputError(
+                f"no images at slice location {slice_location_mm:g} mm; the data has locations "
+                f"{listed}",
+                file=str(path),
+            )
+        return chosen
+    if slice_index is None:
+        raise InputError(
+            f"the DICOM data holds {len(keys)} slice locations ({listed}); give slice_index "
+            f"(0..{len(keys) - 1}, in this order) or slice_location_mm in the manifest",
+            file=str(path),
+        )
+    if not 0 <= slice_index < len(keys):
+        raise InputError(
+            f"slice_index {slice_index} is outside 0..{len(keys) - 1} (locations {listed})",
+            file=str(path),
+        )
+    return [f for f, key in located if key == keys[slice_index]]
+
+
+def _ordered(frames: list[_Frame], path: Path) -> tuple[list[_Frame], bool]:
+    """Frames in temporal order, and whether trigger times were available for it.
+
+    Without trigger times, a folder's images follow InstanceNumber and a file's frames their order
+    in the file.
+    """
+    if all(f.time_ms is not None for f in frames):
+        times = [f.time_ms for f in frames]
+        if len(set(times)) < len(times):
+            raise InputError(
+                "several images share a trigger time: the data mixes series or slices",
+                file=str(path),
+            )
+        return sorted(frames, key=lambda f: cast(float, f.time_ms)), True
+    if all(f.order is not None for f in frames):
+        return sorted(frames, key=lambda f: cast(int, f.order)), False
+    raise InputError(
+        "images have neither TriggerTime nor InstanceNumber: the frame order is unknown",
+        file=str(path),
+    )
+
+
+def read_dicom(
+    path: str | Path, *, slice_index: int | None = None, slice_location_mm: float | None = None
+) -> Series:
+    """Read one slice's series from a DICOM folder or file into canonical ``[T, H, W]``."""
+    path = Path(path)
+    try:
+        frames, first = _folder_frames(path) if path.is_dir() else _file_frames(path)
+        frames = _one_slice(frames, slice_index, slice_location_mm, path)
+        frames, timed = _ordered(frames, path)
+        spacings = {f.spacing for f in frames}
+        if len(spacings) > 1:
+            raise InputError("the images have different PixelSpacing values", file=str(path))
+        images = [f.pixels() for f in frames]
+        if len({im.shape for im in images}) > 1:
+            raise InputError("the images have different sizes (Rows x Columns)", file=str(path))
+        data = np.stack(
+            [im.astype(np.float64) * f.slope + f.intercept for im, f in zip(images, frames)]
+        ).astype(np.float32)
+        metadata: dict[str, Any] = safe_dicom_metadata(first)
+    except InputError:
+        raise
+    except Exception as error:  # noqa: BLE001 (any parser failure; not chained, for privacy)
+        raise InputError(
+            f"the DICOM data cannot be read: {_scrubbed(error)}", file=str(path)
+        ) from None
+    return Series(
+        check_canonical(data, "image", path),
+        spacings.pop(),
+        np.array([f.time_ms for f in frames], dtype=float) if timed else None,
+        frames[0].location_mm,
+        metadata,
+    )
