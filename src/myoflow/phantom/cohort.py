@@ -1,0 +1,369 @@
+"""A synthetic cohort from its config entry: a cheap plan of slices, and one slice at a time.
+
+Why plan + generate: Snakemake cuts a cohort into shards that run as independent jobs. ``plan`` is
+cheap and deterministic (it only draws a few numbers per subject), so every job computes the same
+plan and generates its own slices with ``generate``, whose randomness comes from a stream derived
+from (seed, subject index, slice index) alone: any shard can be (re)made without the others.
+
+Random streams (``numpy.random.SeedSequence`` entropy): ``[seed, 0]`` permutes the group
+assignment; ``[seed, 1, i]`` draws subject i's anatomy, physiology and group effect (in that
+order, so a subject's anatomy does not depend on its group); ``[seed, 2, i, j]`` draws slice j's
+surroundings and noise.
+
+Groups get exact sizes (fractions by largest remainder, or the given counts), shuffled by the seed.
+Group effects: ``global_scale`` multiplies the contraction amplitude everywhere (in-plane and
+longitudinal); each sector removes ``severity`` of it at its centre (see ``motion.Sector``). Any
+numeric value may be a number or ``[lo, hi]``, drawn uniformly per subject.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from myoflow.phantom.anatomy import build_anatomy
+from myoflow.phantom.images import Imaging, degrade, render
+from myoflow.phantom.motion import LVMotion, Sector
+from myoflow.phantom.species import (
+    BLOOD_WASHOUT_RR,
+    RV_WIDTH,
+    SpeciesPreset,
+    Subject,
+    preset,
+    sample_subject,
+)
+from myoflow.phantom.tagging import TagGrid
+from myoflow.phantom.timing import TimingCurve
+from myoflow.phantom.truth import STRAIN_KEYS, displacement, landmarks, strain_maps
+from myoflow.record import SliceRecord
+from myoflow.strain.aha import segment_map
+
+# The defaults of workflow/schemas/config.schema.yaml (synthetic_cohort), so that plan() also
+# works on an entry that did not go through Snakemake's validation; a test keeps them equal.
+CONFIG_DEFAULTS: dict[str, Any] = {
+    "species": "rat",
+    "seed": 0,
+    "subjects": 10,
+    "slices": ["basal", "mid", "apical"],
+    "frames": 20,
+    "matrix": None,
+    "contrast": "bssfp",
+    "snr": 20,
+    "kspace_blur": 0.0,
+    "tagging": {},
+    "ellipticity": 0.0,
+    "twist_deg": [2, 6],
+    "groups": {"all": {"fraction": 1.0}},
+    "shard_size": 200,
+}
+TAGGING_DEFAULTS: dict[str, Any] = {"pattern": "1-3-3-1", "spacing_mm": None, "angle_deg": 0.0}
+
+# LV centre: shifted toward the lateral wall (image right) by this fraction of R1 so that the RV
+# crescent on the left stays in view, plus a per-subject jitter of up to this fraction of the FOV.
+LATERAL_SHIFT = 0.25
+CENTER_JITTER_FOV = 0.03
+
+# Typical designs as group dictionaries (the `groups:` of a cohort entry; config.yaml uses them).
+GROUP_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    # Dahl SS rats, sham vs radiation therapy: |Ecc| about 15-30 % lower, most in the lateral wall.
+    "rat_sham_vs_rt": {
+        "sham": {"fraction": 0.5},
+        "rt": {
+            "fraction": 0.5,
+            "global_scale": [0.8, 0.9],
+            "sectors": [{"center_deg": 0, "width_deg": 120, "severity": [0.2, 0.4]}],
+        },
+    },
+    # UK Biobank-like humans: reference, hypertension (septal), diabetes (global, about 15 %),
+    # previous infarction (a regional, nearly akinetic sector).
+    "human_ukb": {
+        "reference": {"fraction": 0.4},
+        "hypertension": {
+            "fraction": 0.2,
+            "sectors": [{"center_deg": 180, "width_deg": 100, "severity": [0.2, 0.35]}],
+        },
+        "diabetes": {"fraction": 0.2, "global_scale": [0.82, 0.88]},
+        "infarction": {
+            "fraction": 0.2,
+            "sectors": [{"center_deg": [250, 290], "width_deg": [60, 90], "severity": [0.8, 1.0]}],
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Effects:
+    """A subject's draws from the cohort-wide ranges and its group's effect."""
+
+    twist_deg: float
+    ellipticity: float
+    global_scale: float
+    sectors: tuple[Sector, ...]
+
+
+@dataclass(frozen=True)
+class SliceSpec:
+    """Everything needed to generate one slice; ``generate`` is a pure function of it."""
+
+    cohort: str
+    subject: str
+    subject_index: int
+    slice_index: int
+    position: str
+    group: str
+    seed: int
+    frames: int
+    rr_ms: float
+    slice_location_mm: float
+    motion: LVMotion
+    timing: TimingCurve
+    imaging: Imaging
+    rv_insertion_deg: tuple[float, float]
+    rv_width_mm: float
+    covariates: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def with_defaults(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The cohort entry with missing keys (and tagging keys) set to the schema's defaults."""
+    out = {**CONFIG_DEFAULTS, **cfg}
+    out["tagging"] = {**TAGGING_DEFAULTS, **(out.get("tagging") or {})}
+    return out
+
+
+def n_slices(cfg: dict[str, Any]) -> int:
+    """Number of slices of a cohort (subjects x slices), without sampling anything."""
+    full = with_defaults(cfg)
+    return int(full["subjects"]) * len(full["slices"])
+
+
+def _draw(value: Any, rng: np.random.Generator) -> float:
+    """A number as is, or a uniform draw from ``[lo, hi]``."""
+    if isinstance(value, (list, tuple)):
+        lo, hi = (float(v) for v in value)
+        return float(rng.uniform(lo, hi))
+    return float(value)
+
+
+def group_sizes(groups: dict[str, dict[str, Any]], subjects: int) -> dict[str, int]:
+    """Exact group sizes: given counts, or fractions rounded by the largest remainder."""
+    names = list(groups)
+    if all("count" in groups[g] for g in names):
+        return {g: int(groups[g]["count"]) for g in names}
+    fractions = [float(groups[g].get("fraction", 1.0 / len(names))) for g in names]
+    exact = [f * subjects for f in fractions]
+    sizes = [math.floor(e) for e in exact]
+    order = sorted(range(len(names)), key=lambda i: (sizes[i] - exact[i], i))
+    for i in order[: subjects - sum(sizes)]:
+        sizes[i] += 1
+    return dict(zip(names, sizes))
+
+
+def assign_groups(groups: dict[str, dict[str, Any]], subjects: int, seed: int) -> list[str]:
+    """Group of each subject: exact sizes, order shuffled by the cohort seed."""
+    sizes = group_sizes(groups, subjects)
+    if sum(sizes.values()) != subjects:
+        raise ValueError(f"group sizes {sizes} do not add up to {subjects} subjects")
+    labels = [g for g, size in sizes.items() for _ in range(size)]
+    perm = np.random.default_rng([seed, 0]).permutation(subjects)
+    return [labels[i] for i in perm]
+
+
+def _covariates(
+    species: SpeciesPreset,
+    subject: Subject,
+    effects: Effects,
+    motion: LVMotion,
+    spec_extra: dict[str, Any],
+) -> dict[str, Any]:
+    """Flat, JSON-serialisable parameters of a slice, for statistics and for reading the truth."""
+    out: dict[str, Any] = {
+        "source": "synthetic",
+        "species": species.name,
+        "endo_radius_mm": motion.r_endo_mm,
+        "epi_radius_mm": motion.r_epi_mm,
+        "wall_mm": motion.r_epi_mm - motion.r_endo_mm,
+        "endo_radius_mid_mm": subject.endo_radius_mm,
+        "wall_mid_mm": subject.wall_mm,
+        "pixel_mm": subject.pixel_mm,
+        "rr_ms": subject.rr_ms,
+        "heart_rate_bpm": 60000.0 / subject.rr_ms,
+        "ecc_peak_healthy": subject.ecc_peak,
+        "ecc_peak_target": subject.ecc_peak * effects.global_scale,
+        "lambda_z_es": float(motion.lambda_z(1.0)),
+        "twist_deg": motion.twist_deg,
+        "rotation_deg": motion.rotation_deg,
+        "ellipticity": effects.ellipticity,
+        "ellipse_angle_deg": subject.ellipse_angle_deg,
+        "global_scale": effects.global_scale,
+        "rv_anterior_deg": subject.rv_anterior_deg,
+        "rv_inferior_deg": subject.rv_inferior_deg,
+        "t1_myocardium_ms": species.t1_myocardium_ms,
+        "field_t": species.field_t,
+        **spec_extra,
+    }
+    for k, sec in enumerate(effects.sectors, start=1):
+        out[f"sector{k}_center_deg"] = sec.center_deg
+        out[f"sector{k}_width_deg"] = sec.width_deg
+        out[f"sector{k}_severity"] = sec.severity
+    return out
+
+
+def _subject_slices(
+    name: str,
+    cfg: dict[str, Any],
+    index: int,
+    group: str,
+    subject: Subject,
+    effects: Effects,
+    rng: np.random.Generator,
+) -> list[SliceSpec]:
+    """The specs of one subject's slices: one LV geometry, one acquisition, per-slice cuts."""
+    species = preset(cfg["species"])
+    matrix = int(cfg["matrix"] or species.matrix)
+    px = subject.pixel_mm
+    fov = matrix * px
+    tag_cfg = cfg["tagging"]
+    # ES on a frame, so that the sampled series reaches the peak strain the subject was given.
+    timing = TimingCurve(es_phase=round(subject.es_phase * cfg["frames"]) / cfg["frames"])
+    specs = []
+    for j, position in enumerate(cfg["slices"]):
+        r0, r1, z = subject.geometry.slice(position)
+        rotation = subject.rotation_deg(z)
+        centre = (
+            (matrix - 1) / 2.0 * px
+            + LATERAL_SHIFT * r1
+            + CENTER_JITTER_FOV * fov * subject.center_jitter[0],
+            (matrix - 1) / 2.0 * px + CENTER_JITTER_FOV * fov * subject.center_jitter[1],
+        )
+        motion = LVMotion(
+            center_mm=centre,
+            r_endo_mm=r0,
+            r_epi_mm=r1,
+            ecc_peak=subject.ecc_peak,
+            long_shortening=subject.long_shortening,
+            # The endocardium turns further than the epicardium, in the slice's rotation sense.
+            twist_deg=math.copysign(effects.twist_deg, rotation),
+            rotation_deg=rotation,
+            ellipticity=effects.ellipticity,
+            ellipse_angle_deg=subject.ellipse_angle_deg,
+            global_scale=effects.global_scale,
+            sectors=effects.sectors,
+        )
+        tags = TagGrid(
+            pattern=tag_cfg["pattern"],
+            spacing_mm=float(tag_cfg["spacing_mm"] or species.tag_spacing_mm),
+            angle_deg=float(tag_cfg["angle_deg"]),
+            offset_rad=(float(rng.uniform(0, 2 * math.pi)), float(rng.uniform(0, 2 * math.pi))),
+        )
+        imaging = Imaging(
+            matrix=matrix,
+            pixel_mm=px,
+            contrast=cfg["contrast"],
+            snr=None if cfg["snr"] is None else float(cfg["snr"]),
+            kspace_blur=float(cfg["kspace_blur"]),
+            tags=tags,
+            t1_tissue_ms=species.t1_myocardium_ms,
+            t1_fat_ms=species.t1_fat_ms,
+            t1_blood_ms=BLOOD_WASHOUT_RR * subject.rr_ms,
+        )
+        extra = {
+            "es_phase": timing.es_phase,
+            "tag_pattern": tags.pattern,
+            "tag_spacing_mm": tags.spacing_mm,
+        }
+        specs.append(
+            SliceSpec(
+                cohort=name,
+                subject=f"{name}-s{index + 1:04d}",
+                subject_index=index,
+                slice_index=j,
+                position=position,
+                group=group,
+                seed=int(cfg["seed"]),
+                frames=int(cfg["frames"]),
+                rr_ms=subject.rr_ms,
+                slice_location_mm=z,
+                motion=motion,
+                timing=timing,
+                imaging=imaging,
+                rv_insertion_deg=(subject.rv_anterior_deg, subject.rv_inferior_deg),
+                rv_width_mm=RV_WIDTH[position] * r1,
+                covariates=_covariates(species, subject, effects, motion, extra),
+            )
+        )
+    return specs
+
+
+def plan(cohort_name: str, cfg: dict[str, Any]) -> list[SliceSpec]:
+    """All slices of a cohort in order (a subject's slices are consecutive). Deterministic."""
+    full = with_defaults(cfg)
+    seed, subjects = int(full["seed"]), int(full["subjects"])
+    species = preset(full["species"])
+    groups = assign_groups(full["groups"], subjects, seed)
+    specs: list[SliceSpec] = []
+    for i in range(subjects):
+        rng = np.random.default_rng([seed, 1, i])
+        subject = sample_subject(species, rng)
+        effect_cfg = full["groups"][groups[i]]
+        effects = Effects(
+            twist_deg=_draw(full["twist_deg"], rng),
+            ellipticity=_draw(full["ellipticity"], rng),
+            global_scale=_draw(effect_cfg.get("global_scale", 1.0), rng),
+            sectors=tuple(
+                Sector(
+                    _draw(sec["center_deg"], rng),
+                    _draw(sec["width_deg"], rng),
+                    _draw(sec["severity"], rng),
+                )
+                for sec in effect_cfg.get("sectors", [])
+            ),
+        )
+        specs.extend(_subject_slices(cohort_name, full, i, groups[i], subject, effects, rng))
+    return specs
+
+
+def generate(spec: SliceSpec) -> SliceRecord:
+    """The validated record of one planned slice: images, masks and exact motion truth."""
+    rng = np.random.default_rng([spec.seed, 2, spec.subject_index, spec.slice_index])
+    anatomy_rng, cine_rng, tagged_rng = rng.spawn(3)
+    motion, imaging = spec.motion, spec.imaging
+    s = spec.timing.frames(spec.frames)
+    times = np.arange(spec.frames) * spec.rr_ms / spec.frames
+    fov = imaging.matrix * imaging.pixel_mm
+    anatomy = build_anatomy(motion, spec.rv_insertion_deg, spec.rv_width_mm, fov, anatomy_rng)
+    cine, tagged, mask = render(motion, anatomy, imaging, s, times)
+    cine = degrade(cine, mask[0], imaging, cine_rng)
+    tagged = degrade(tagged, mask[0], imaging, tagged_rng)
+
+    spacing = (imaging.pixel_mm, imaging.pixel_mm)
+    rv_insertion = motion.wall_point(np.asarray(spec.rv_insertion_deg), np.ones(2))
+    strain = strain_maps(motion, s, mask[0], imaging.pixel_mm)
+    extras: dict[str, np.ndarray] = {key: strain[key].astype(np.float32) for key in STRAIN_KEYS}
+    extras["aha_segments"] = segment_map(mask[0], spacing, spec.position, rv_insertion).astype(
+        np.int16
+    )
+    record = SliceRecord(
+        cohort=spec.cohort,
+        subject=spec.subject,
+        slice_id=spec.position,
+        position=spec.position,
+        group=spec.group,
+        pixel_spacing_mm=spacing,
+        frame_times_ms=times,
+        original_frames=spec.frames,
+        cine=cine,
+        tagged=tagged,
+        mask=mask,
+        displacement=displacement(motion, s, mask.shape[1:], imaging.pixel_mm).astype(np.float32),
+        landmarks=landmarks(motion, s, rv_insertion).astype(np.float32),
+        rv_insertion_mm=rv_insertion,
+        ed_frame=0,
+        es_frame=int(np.argmax(s)),
+        slice_location_mm=spec.slice_location_mm,
+        covariates=dict(spec.covariates),
+        extras=extras,
+    )
+    return record.validate()

@@ -1,0 +1,118 @@
+"""Ground truth of a phantom slice: displacement, landmarks, analytic strain, and its segment table.
+
+Why analytic: the truth must not share the errors of the methods it checks. Displacement is the
+forward map of every pixel centre (Lagrangian from ED, float64 until stored); strain maps come
+from the closed-form deformation gradient, not from differencing the displacement.
+
+The segment table (``truth_segment_table``) is tidy: one row per slice x segment x frame, with
+``segment`` the AHA segment number, and ``segment = 0`` for the whole slice's myocardium (the
+"global" value). Means are over the ED-mask pixels of the segment; engineering means are means
+of the per-pixel engineering strain (not a conversion of the Green mean).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from myoflow.phantom.motion import LVMotion
+from myoflow.record import LANDMARK_LINES, LANDMARK_POINTS, SliceRecord
+from myoflow.strain.aha import orientation
+
+STRAIN_KEYS = ("ecc_green", "err_green", "ecc_eng", "err_eng")
+GLOBAL_SEGMENT = 0
+LINE_STEP_DEG = 360.0 / LANDMARK_LINES
+
+
+def pixel_centres_mm(n_rows: int, n_cols: int, pixel_mm: float) -> np.ndarray:
+    """``[H, W, 2]`` (x, y) positions in mm of pixel centres (record convention)."""
+    rows, cols = np.indices((n_rows, n_cols), dtype=float)
+    return np.stack([cols * pixel_mm, rows * pixel_mm], axis=-1)
+
+
+def displacement(
+    motion: LVMotion, s_frames: np.ndarray, shape: tuple[int, int], pixel_mm: float
+) -> np.ndarray:
+    """``[T, 2, H, W]`` float64 Lagrangian displacement of every pixel centre from ED.
+
+    Frames with s = 0 (ED) are exactly zero (the map is the identity there; this avoids storing
+    1e-15 mm of round-off).
+    """
+    grid = pixel_centres_mm(shape[0], shape[1], pixel_mm)
+    out = np.zeros((len(s_frames), 2) + tuple(shape))
+    for k, s in enumerate(s_frames):
+        if s != 0.0:
+            out[k] = np.moveaxis(motion.forward(grid, float(s)) - grid, -1, 0)
+    return out
+
+
+def strain_maps(
+    motion: LVMotion, s_frames: np.ndarray, mask_ed: np.ndarray, pixel_mm: float
+) -> dict[str, np.ndarray]:
+    """Analytic per-pixel strain ``[T, H, W]`` float64 inside the ED mask, NaN outside.
+
+    Exactly zero at ED (s = 0), like the displacement, rather than 1e-17 of round-off.
+    """
+    inside = mask_ed.astype(bool)
+    pts = pixel_centres_mm(mask_ed.shape[0], mask_ed.shape[1], pixel_mm)[inside]
+    maps = {key: np.full((len(s_frames),) + mask_ed.shape, np.nan) for key in STRAIN_KEYS}
+    for k, s in enumerate(s_frames):
+        values = motion.strain(pts, float(s)) if s != 0.0 else dict.fromkeys(STRAIN_KEYS, 0.0)
+        for key in STRAIN_KEYS:
+            maps[key][k][inside] = values[key]
+    return maps
+
+
+def landmark_angles_deg(motion: LVMotion, rv_insertion_mm: np.ndarray) -> np.ndarray:
+    """Image angles of the 24 landmark lines: line 0 at the mid-septum (the middle of the arc
+    between the RV insertions), then 15 degrees apart toward inferior, lateral, anterior."""
+    centre = np.asarray(motion.center_mm)
+    anterior, direction = orientation(centre, rv_insertion_mm)
+    inf = rv_insertion_mm[1] - centre
+    inferior = np.degrees(np.arctan2(inf[1], inf[0]))
+    arc = (direction * (inferior - anterior)) % 360.0
+    septum = anterior + direction * arc / 2.0
+    return septum + direction * LINE_STEP_DEG * np.arange(LANDMARK_LINES)
+
+
+def landmarks(motion: LVMotion, s_frames: np.ndarray, rv_insertion_mm: np.ndarray) -> np.ndarray:
+    """``[T, 2, 168]`` landmark positions: 7 points per line evenly from endo- to epicardium at
+    ED, moved by the forward map. Landmark index = line * 7 + point."""
+    angles = landmark_angles_deg(motion, rv_insertion_mm)
+    fractions = np.linspace(0.0, 1.0, LANDMARK_POINTS)
+    ed = motion.wall_point(angles[:, None], fractions[None, :]).reshape(-1, 2)
+    out = np.empty((len(s_frames), 2, ed.shape[0]))
+    for k, s in enumerate(s_frames):
+        out[k] = (ed if s == 0.0 else motion.forward(ed, float(s))).T
+    return out
+
+
+def truth_segment_table(record: SliceRecord) -> pd.DataFrame:
+    """Tidy table of the analytic strain per AHA segment (and ``segment = 0``, global) and frame.
+
+    Columns: cohort, subject, slice_id, position, group, segment, frame, time_ms, ecc_green,
+    err_green, ecc_eng, err_eng.
+    """
+    segments = np.asarray(record.extras["aha_segments"])
+    n_t = record.n_frames
+    present = [int(s) for s in np.unique(segments[segments > 0])]
+    rows = []
+    for seg in [GLOBAL_SEGMENT] + present:
+        sel = segments > 0 if seg == GLOBAL_SEGMENT else segments == seg
+        means = {key: np.nanmean(record.extras[key][:, sel], axis=1) for key in STRAIN_KEYS}
+        rows.append(
+            pd.DataFrame(
+                {
+                    "cohort": record.cohort,
+                    "subject": record.subject,
+                    "slice_id": record.slice_id,
+                    "position": record.position,
+                    "group": record.group,
+                    "segment": seg,
+                    "frame": np.arange(n_t),
+                    "time_ms": np.asarray(record.frame_times_ms, dtype=float),
+                    **means,
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
