@@ -28,12 +28,11 @@ log = logging.getLogger("myoflow.stages")
 def _synthetic_records(
     cohort: dict[str, Any], shard: int, truth_rows: list[pd.DataFrame]
 ) -> Iterator[SliceRecord]:
-    from myoflow.phantom.cohort import generate, plan
+    from myoflow.phantom.cohort import generate, n_slices, plan
     from myoflow.phantom.truth import truth_segment_table
 
-    specs = plan(cohort["name"], cohort)
-    lo, hi = ShardPlan(len(specs), cohort["shard_size"]).bounds(shard)
-    for spec in specs[lo:hi]:
+    lo, hi = ShardPlan(n_slices(cohort), cohort["shard_size"]).bounds(shard)
+    for spec in plan(cohort["name"], cohort, lo, hi):
         record = generate(spec)
         truth_rows.append(truth_segment_table(record))
         log.info("generated %s (%s)", record.key, record.group)

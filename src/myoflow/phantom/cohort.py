@@ -297,14 +297,25 @@ def _subject_slices(
     return specs
 
 
-def plan(cohort_name: str, cfg: dict[str, Any]) -> list[SliceSpec]:
-    """All slices of a cohort in order (a subject's slices are consecutive). Deterministic."""
+def plan(
+    cohort_name: str, cfg: dict[str, Any], start: int = 0, stop: int | None = None
+) -> list[SliceSpec]:
+    """Slices ``start:stop`` of a cohort in order (a subject's slices are consecutive).
+
+    Deterministic, and each subject draws from its own random stream, so a shard job plans only
+    its own subjects: the result equals ``plan(name, cfg)[start:stop]`` at a fraction of the cost
+    (a 10^5-slice cohort would otherwise spend seconds planning in every shard).
+    """
     full = with_defaults(cfg)
     seed, subjects = int(full["seed"]), int(full["subjects"])
+    per_subject = len(full["slices"])
+    stop = subjects * per_subject if stop is None else min(stop, subjects * per_subject)
     species = preset(full["species"])
     groups = assign_groups(full["groups"], subjects, seed)
     specs: list[SliceSpec] = []
-    for i in range(subjects):
+    first = start // per_subject
+    last = -(-stop // per_subject)
+    for i in range(first, last):
         rng = np.random.default_rng([seed, 1, i])
         subject = sample_subject(species, rng)
         effect_cfg = full["groups"][groups[i]]
@@ -322,7 +333,8 @@ def plan(cohort_name: str, cfg: dict[str, Any]) -> list[SliceSpec]:
             ),
         )
         specs.extend(_subject_slices(cohort_name, full, i, groups[i], subject, effects, rng))
-    return specs
+    offset = first * per_subject
+    return specs[start - offset : stop - offset]
 
 
 def generate(spec: SliceSpec) -> SliceRecord:

@@ -65,6 +65,12 @@ def test_plan_is_deterministic_ordered_and_counted() -> None:
     assert [s.motion for s in other] != [s.motion for s in specs]
 
 
+@pytest.mark.parametrize("start, stop", [(0, 36), (0, 5), (4, 11), (33, 36), (35, 99), (7, 7)])
+def test_partial_plan_equals_the_slice_of_the_full_plan(start: int, stop: int) -> None:
+    full = plan("rat_rt", RAT_RT)
+    assert plan("rat_rt", RAT_RT, start, stop) == full[start:stop]
+
+
 def test_groups_are_balanced_and_seeded() -> None:
     assert group_sizes(GROUP_PRESETS["human_ukb"], 8) == {
         "reference": 3,
