@@ -42,7 +42,9 @@ def dry_run(workdir: Path) -> tuple[float, int]:
     start = time.perf_counter()
     out = subprocess.run(
         [*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "-n", "--quiet", "rules"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - start
     total = re.search(r"^total\s+(\d+)", out.stdout + out.stderr, re.MULTILINE)

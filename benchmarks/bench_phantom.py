@@ -15,13 +15,10 @@ Usage: ``python benchmarks/bench_phantom.py [--slices 6] [--repeats 3]``
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
-import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from myoflow.benchtools import matmul_gflops, median_seconds
 from myoflow.phantom.cohort import generate, plan
 
 MATRIX = 128
@@ -46,24 +43,6 @@ def cohort(species: str, n_slices: int) -> dict:
             }
         },
     }
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def matmul_gflops(repeats: int) -> float:
-    n = 4096
-    rng = np.random.default_rng(0)
-    a = rng.random((n, n), dtype=np.float32)
-    b = rng.random((n, n), dtype=np.float32)
-    a @ b  # warm-up
-    return 2 * n**3 / median_seconds(lambda: a @ b, repeats) / 1e9
 
 
 def main() -> None:

@@ -35,14 +35,12 @@ if ARGS is not None:  # thread count must be fixed before numpy loads its BLAS
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(ARGS.threads)
 
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from myoflow.benchtools import matmul_gflops, median_seconds, memcpy_gbs
 from myoflow.io.shards import read_shard, write_shard
 from myoflow.preprocess.pipeline import preprocess_record, preprocess_shard
 from myoflow.record import LANDMARK_LINES, LANDMARK_POINTS, SliceRecord
@@ -84,31 +82,6 @@ def synthetic_record(i: int, rng: np.random.Generator) -> SliceRecord:
         displacement=disp.astype(np.float32),
         landmarks=landmarks,
     ).validate()
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def matmul_gflops(repeats: int) -> float:
-    n = 4096
-    rng = np.random.default_rng(0)
-    a = rng.random((n, n), dtype=np.float32)
-    b = rng.random((n, n), dtype=np.float32)
-    a @ b  # warm-up
-    return 2 * n**3 / median_seconds(lambda: a @ b, repeats) / 1e9
-
-
-def memcpy_gbs(repeats: int) -> float:
-    src = np.ones(64 * 2**20, dtype=np.float32)  # 256 MiB
-    dst = np.empty_like(src)
-    np.copyto(dst, src)
-    return src.nbytes / median_seconds(lambda: np.copyto(dst, src), repeats) / 1e9
 
 
 def main(args: argparse.Namespace) -> None:

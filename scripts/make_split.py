@@ -13,8 +13,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--index", required=True, help="cohort index (TSV with subject, group)")
     parser.add_argument("--out", required=True, help="output split table (TSV)")
-    parser.add_argument("--fractions", nargs=3, type=float, default=[0.8, 0.1, 0.1],
-                        metavar=("TRAIN", "VAL", "TEST"))
+    parser.add_argument(
+        "--fractions",
+        nargs=3,
+        type=float,
+        default=[0.8, 0.1, 0.1],
+        metavar=("TRAIN", "VAL", "TEST"),
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     setup_logging()

@@ -43,7 +43,7 @@ class InputError(Exception):
         subject: str | None = None,
         slice_id: str | None = None,
         file: str | None = None,
-    ) -> "InputError":
+    ) -> InputError:
         """Return a copy with unknown fields filled in (known ones are kept)."""
         return InputError(
             problem=self.problem,

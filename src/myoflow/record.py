@@ -72,7 +72,7 @@ class SliceRecord:
 
     @property
     def n_frames(self) -> int:
-        return int(len(self.frame_times_ms))
+        return len(self.frame_times_ms)
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -88,10 +88,10 @@ class SliceRecord:
         file = self.source_files.get(kind, "-") if kind else "-"
         return InputError(problem, self.cohort, self.subject, file, self.slice_id)
 
-    def replace(self, **changes: Any) -> "SliceRecord":
+    def replace(self, **changes: Any) -> SliceRecord:
         return replace(self, **changes)
 
-    def validate(self) -> "SliceRecord":
+    def validate(self) -> SliceRecord:
         """Check shapes, finiteness and agreement between series; raise InputError on the first fault.
 
         Called by every reader and by the phantom before a record is written, so that nothing
@@ -99,7 +99,9 @@ class SliceRecord:
         """
         sy, sx = self.pixel_spacing_mm
         if not (np.isfinite(sy) and np.isfinite(sx) and sy > 0 and sx > 0):
-            raise self.error(f"pixel spacing must be positive and finite, got {self.pixel_spacing_mm}")
+            raise self.error(
+                f"pixel spacing must be positive and finite, got {self.pixel_spacing_mm}"
+            )
         times = np.asarray(self.frame_times_ms, dtype=float)
         if times.ndim != 1 or len(times) == 0:
             raise self.error("frame times must be a non-empty 1-D list")
@@ -117,9 +119,7 @@ class SliceRecord:
                 raise self.error(f"{kind} must be [T, H, W], got shape {arr.shape}", kind)
             expected_t = (1, n_t) if kind == "mask" else (n_t,)
             if arr.shape[0] not in expected_t:
-                raise self.error(
-                    f"{kind} has {arr.shape[0]} frames but the series has {n_t}", kind
-                )
+                raise self.error(f"{kind} has {arr.shape[0]} frames but the series has {n_t}", kind)
             if shape is None:
                 shape = arr.shape[1:]
             elif arr.shape[1:] != shape:
@@ -158,7 +158,9 @@ class SliceRecord:
             if not np.all(np.isfinite(lm)):
                 raise self.error("landmarks contain NaN or Inf values", "landmarks")
         if self.rv_insertion_mm is not None and np.shape(self.rv_insertion_mm) != (2, 2):
-            raise self.error(f"RV insertion points must be [2, 2], got {np.shape(self.rv_insertion_mm)}")
+            raise self.error(
+                f"RV insertion points must be [2, 2], got {np.shape(self.rv_insertion_mm)}"
+            )
         if not 0 <= self.ed_frame < n_t:
             raise self.error(f"ED frame {self.ed_frame} outside 0..{n_t - 1}")
         if self.es_frame is not None and not 0 <= self.es_frame < n_t:

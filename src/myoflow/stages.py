@@ -90,7 +90,9 @@ def merge_tables(paths: Sequence[str | os.PathLike[str]], out_path: str | os.Pat
 
 
 def check_inputs(
-    cohort: dict[str, Any], qc_paths: Sequence[str | os.PathLike[str]], out_path: str | os.PathLike[str]
+    cohort: dict[str, Any],
+    qc_paths: Sequence[str | os.PathLike[str]],
+    out_path: str | os.PathLike[str],
 ) -> None:
     """Raise ConfigError listing every excluded subject unless ``on_bad_input: exclude``.
 

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from support.writers import IDENTITY, make_slice, write_dicom_folder, write_manifest, write_nifti
 
 pytestmark = pytest.mark.integration
@@ -27,9 +26,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
-         "--cores", "2", *args],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(workdir),
+            "--cores",
+            "2",
+            *args,
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -120,20 +131,38 @@ def _manifest_cohort(work: Path) -> Path:
         if fmt == "nifti":
             cine = write_nifti(data / f"{subject}_cine.nii.gz", sl.cine, sl.spacing, dt)
         else:
-            cine = write_dicom_folder(data / f"{subject}_dicom", sl.stored, sl.spacing, sl.times,
-                                      identity=True)
+            cine = write_dicom_folder(
+                data / f"{subject}_dicom", sl.stored, sl.spacing, sl.times, identity=True
+            )
         mask = write_nifti(data / f"{subject}_mask.nii.gz", sl.mask, sl.spacing, dt)
-        rows.append({"subject": subject, "slice": "mid", "group": "a" if i % 2 else "b",
-                     "cine": cine.relative_to(data).as_posix(),
-                     "mask": mask.relative_to(data).as_posix()})
+        rows.append(
+            {
+                "subject": subject,
+                "slice": "mid",
+                "group": "a" if i % 2 else "b",
+                "cine": cine.relative_to(data).as_posix(),
+                "mask": mask.relative_to(data).as_posix(),
+            }
+        )
     rows[2]["cine"] = "sub2_missing.nii.gz"
     return write_manifest(data / "manifest.tsv", rows)
 
 
 def test_bad_subject_is_listed_and_others_finish(tmp_path: Path) -> None:
     manifest = _manifest_cohort(tmp_path)
-    write_config(tmp_path, {"cohorts": {"mine": {"source": "manifest", "manifest": str(manifest),
-                                                 "species": "rat", "shard_size": 10}}})
+    write_config(
+        tmp_path,
+        {
+            "cohorts": {
+                "mine": {
+                    "source": "manifest",
+                    "manifest": str(manifest),
+                    "species": "rat",
+                    "shard_size": 10,
+                }
+            }
+        },
+    )
     run = snakemake(tmp_path, "--keep-going")
     assert run.returncode != 0, "on_bad_input: fail stops the run"
     log = (tmp_path / "results" / "logs" / "mine" / "check_inputs.log").read_text()
@@ -182,8 +211,17 @@ def test_unknown_config_key_stops_at_start(tmp_path: Path) -> None:
 
 
 def test_dry_run_of_ten_thousand_slices_lists_jobs_per_shard(tmp_path: Path) -> None:
-    cfg = {"cohorts": {"big": {"source": "synthetic", "species": "human", "subjects": 3334,
-                               "slices": ["basal", "mid", "apical"], "shard_size": 250}}}
+    cfg = {
+        "cohorts": {
+            "big": {
+                "source": "synthetic",
+                "species": "human",
+                "subjects": 3334,
+                "slices": ["basal", "mid", "apical"],
+                "shard_size": 250,
+            }
+        }
+    }
     write_config(tmp_path, cfg)
     run = snakemake(tmp_path, "-n", "--quiet", "rules")
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]

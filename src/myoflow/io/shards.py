@@ -62,26 +62,25 @@ def _write_array(group: h5py.Group, name: str, arr: np.ndarray) -> None:
 def write_shard(path: str | os.PathLike[str], records: Iterable[SliceRecord]) -> list[str]:
     """Write records to one shard atomically; return their keys in order."""
     keys: list[str] = []
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", track_order=True) as h5:
-            h5.attrs["myoflow_format"] = _FORMAT_VERSION
-            for rec in records:
-                if rec.key in h5:
-                    raise ValueError(f"duplicate record {rec.key} in shard {path}")
-                if rec.subject not in h5:
-                    h5.create_group(rec.subject, track_order=True)
-                g = h5[rec.subject].create_group(rec.slice_id)
-                g.attrs["meta"] = json.dumps(_meta(rec))
-                g.create_dataset("frame_times_ms", data=np.asarray(rec.frame_times_ms, float))
-                for name in _ARRAYS:
-                    value = getattr(rec, name)
-                    if value is not None:
-                        _write_array(g, name, np.asarray(value))
-                if rec.extras:
-                    ex = g.create_group("extras")
-                    for name, value in rec.extras.items():
-                        _write_array(ex, name, np.asarray(value))
-                keys.append(rec.key)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as h5:
+        h5.attrs["myoflow_format"] = _FORMAT_VERSION
+        for rec in records:
+            if rec.key in h5:
+                raise ValueError(f"duplicate record {rec.key} in shard {path}")
+            if rec.subject not in h5:
+                h5.create_group(rec.subject, track_order=True)
+            g = h5[rec.subject].create_group(rec.slice_id)
+            g.attrs["meta"] = json.dumps(_meta(rec))
+            g.create_dataset("frame_times_ms", data=np.asarray(rec.frame_times_ms, float))
+            for name in _ARRAYS:
+                value = getattr(rec, name)
+                if value is not None:
+                    _write_array(g, name, np.asarray(value))
+            if rec.extras:
+                ex = g.create_group("extras")
+                for name, value in rec.extras.items():
+                    _write_array(ex, name, np.asarray(value))
+            keys.append(rec.key)
     return keys
 
 

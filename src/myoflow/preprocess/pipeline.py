@@ -27,11 +27,11 @@ from myoflow.errors import ConfigError, InputError
 from myoflow.io.atomic import atomic_path
 from myoflow.io.shards import read_shard, write_shard
 from myoflow.preprocess.intensity import INTENSITY_MODES, normalise_record
-from myoflow.qc import qc_row_from_error, qc_rows_from_flags, qc_table
 from myoflow.preprocess.roi import ROI_MODES, locate_roi
 from myoflow.preprocess.scaling import clipped_fraction
 from myoflow.preprocess.spatial import INTERPOLATIONS, CropTransform, crop_record
 from myoflow.preprocess.temporal import TEMPORAL_MODES, to_frames
+from myoflow.qc import qc_row_from_error, qc_rows_from_flags, qc_table
 from myoflow.record import SliceRecord
 
 log = logging.getLogger("myoflow.preprocess")

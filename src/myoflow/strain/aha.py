@@ -24,11 +24,22 @@ BASAL_SEGMENTS = (1, 2, 3, 4, 5, 6)
 MID_SEGMENTS = (7, 8, 9, 10, 11, 12)
 APICAL_SEGMENTS = (13, 14, 15, 16)
 SEGMENT_NAMES = {
-    1: "basal anterior", 2: "basal anteroseptal", 3: "basal inferoseptal", 4: "basal inferior",
-    5: "basal inferolateral", 6: "basal anterolateral",
-    7: "mid anterior", 8: "mid anteroseptal", 9: "mid inferoseptal", 10: "mid inferior",
-    11: "mid inferolateral", 12: "mid anterolateral",
-    13: "apical anterior", 14: "apical septal", 15: "apical inferior", 16: "apical lateral",
+    1: "basal anterior",
+    2: "basal anteroseptal",
+    3: "basal inferoseptal",
+    4: "basal inferior",
+    5: "basal inferolateral",
+    6: "basal anterolateral",
+    7: "mid anterior",
+    8: "mid anteroseptal",
+    9: "mid inferoseptal",
+    10: "mid inferior",
+    11: "mid inferolateral",
+    12: "mid anterolateral",
+    13: "apical anterior",
+    14: "apical septal",
+    15: "apical inferior",
+    16: "apical lateral",
 }
 
 
@@ -45,9 +56,7 @@ def lv_centroid_mm(mask_ed: np.ndarray, spacing_mm: tuple[float, float]) -> np.n
     return np.array([cols.mean() * spacing_mm[1], rows.mean() * spacing_mm[0]])
 
 
-def orientation(
-    centroid_mm: np.ndarray, rv_insertion_mm: np.ndarray | None
-) -> tuple[float, float]:
+def orientation(centroid_mm: np.ndarray, rv_insertion_mm: np.ndarray | None) -> tuple[float, float]:
     """``(anterior insertion angle in degrees, direction +1/-1 toward the septum)``.
 
     With both insertion points known, the septum is the shorter arc between them, and the

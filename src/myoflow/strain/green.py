@@ -31,7 +31,9 @@ def _masked_derivative(f: np.ndarray, inside: np.ndarray, axis: int, step: float
     central = (fwd - bwd) / (2.0 * step)
     forward = (fwd - f) / step
     backward = (f - bwd) / step
-    out = np.where(in_fwd & in_bwd, central, np.where(in_fwd, forward, np.where(in_bwd, backward, np.nan)))
+    out = np.where(
+        in_fwd & in_bwd, central, np.where(in_fwd, forward, np.where(in_bwd, backward, np.nan))
+    )
     return np.where(inside, out, np.nan)
 
 

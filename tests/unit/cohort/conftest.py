@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-
 from support import writers
 from support.writers import Slice, make_slice
 

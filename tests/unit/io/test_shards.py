@@ -44,15 +44,34 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     assert write_shard(path, records) == [r.key for r in records]
     assert shard_keys(path) == [r.key for r in records], "file order is write order"
     for original, loaded in zip(records, read_shard(path)):
-        for name in ("cine", "mask", "displacement", "landmarks", "rv_insertion_mm", "frame_times_ms"):
+        for name in (
+            "cine",
+            "mask",
+            "displacement",
+            "landmarks",
+            "rv_insertion_mm",
+            "frame_times_ms",
+        ):
             np.testing.assert_array_equal(getattr(loaded, name), getattr(original, name))
             assert getattr(loaded, name).dtype == np.asarray(getattr(original, name)).dtype
         assert loaded.tagged is None
-        for name in ("cohort", "subject", "slice_id", "position", "group", "original_frames",
-                     "es_frame", "covariates", "flags", "source_files"):
+        for name in (
+            "cohort",
+            "subject",
+            "slice_id",
+            "position",
+            "group",
+            "original_frames",
+            "es_frame",
+            "covariates",
+            "flags",
+            "source_files",
+        ):
             assert getattr(loaded, name) == getattr(original, name)
         assert loaded.pixel_spacing_mm == original.pixel_spacing_mm
-        np.testing.assert_array_equal(loaded.extras["aha_segments"], original.extras["aha_segments"])
+        np.testing.assert_array_equal(
+            loaded.extras["aha_segments"], original.extras["aha_segments"]
+        )
     np.testing.assert_array_equal(read_record(path, "s0/mid").cine, records[2].cine)
 
 

@@ -19,9 +19,9 @@ from myoflow.preprocess.pipeline import (
     preprocess_record,
     preprocess_shard,
 )
-from myoflow.qc import QC_COLUMNS
 from myoflow.preprocess.roi import locate_roi
 from myoflow.preprocess.spatial import CropTransform
+from myoflow.qc import QC_COLUMNS
 
 
 def test_record_reaches_the_network_grid(make_record: RecordFactory) -> None:

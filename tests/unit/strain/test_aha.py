@@ -21,9 +21,9 @@ def _deg(a: float) -> np.ndarray:
 @pytest.mark.parametrize(
     "offset, mid, basal, apical",
     [
-        (10, 8, 2, 13),    # just past the anterior insertion, into the septum
+        (10, 8, 2, 13),  # just past the anterior insertion, into the septum
         (59, 8, 2, 14),
-        (61, 9, 3, 14),    # the mid-septum is at 60 degrees from the anterior insertion
+        (61, 9, 3, 14),  # the mid-septum is at 60 degrees from the anterior insertion
         (121, 10, 4, 15),
         (181, 11, 5, 15),
         (241, 12, 6, 16),
