@@ -90,7 +90,7 @@ def explain_errors(config: dict[str, Any], schema: dict[str, Any] | None = None)
     schema = schema or load_schema()
     registry = Registry().with_resource("urn:myoflow-config", Resource.from_contents(schema))
     validator = jsonschema.Draft202012Validator(schema, registry=registry)
-    messages = []
+    messages: list[str] = []
     for error in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
         leaves = [error]
         if error.context:

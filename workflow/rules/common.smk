@@ -25,6 +25,16 @@ try:
 except ConfigError as error:
     raise WorkflowError(str(error)) from error
 
+# Methods whose rules this version includes; an experiment naming another one is refused rather
+# than silently skipped.
+METHODS_WITH_RULES = set()
+for _name, _exp in CONFIG["experiments"].items():
+    if _exp["method"] not in METHODS_WITH_RULES:
+        raise WorkflowError(
+            f"config.experiments.{_name}: method {_exp['method']!r} has no stages in this version "
+            f"of myoflow (available: {sorted(METHODS_WITH_RULES) or 'none yet'})"
+        )
+
 BASE = Path(workflow.basedir)
 SCRIPTS = BASE / "scripts"
 WORKDIR = Path.cwd()

@@ -23,7 +23,7 @@ def _masked_derivative(f: np.ndarray, inside: np.ndarray, axis: int, step: float
     in_fwd = np.roll(inside, -1, axis=axis)
     in_bwd = np.roll(inside, 1, axis=axis)
     n = inside.shape[axis]
-    edge = [slice(None)] * inside.ndim
+    edge: list[slice | int] = [slice(None)] * inside.ndim
     edge[axis] = n - 1
     in_fwd[tuple(edge)] = False
     edge[axis] = 0
