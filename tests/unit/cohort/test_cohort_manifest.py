@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +112,8 @@ def test_missing_manifest_and_unknown_extension(tmp_path: Path) -> None:
         load_manifest(tmp_path / "m.xlsx", "c")
 
 
-def test_loads_1e5_rows_quickly_without_touching_images(tmp_path: Path) -> None:
+def test_loads_1e5_rows_without_touching_images(tmp_path: Path) -> None:
+    """The image paths do not exist: parse-time loading must not open (or stat) them."""
     n = 100_000
     subjects = np.repeat([f"sub{i:05d}" for i in range(n // 4)], 4)
     table = pd.DataFrame(
@@ -129,8 +129,5 @@ def test_loads_1e5_rows_quickly_without_touching_images(tmp_path: Path) -> None:
     )
     path = tmp_path / "big.tsv"
     table.to_csv(path, sep="\t", index=False)
-    start = time.perf_counter()
     loaded = load_manifest(path, "big")
-    elapsed = time.perf_counter() - start
     assert len(loaded) == n and loaded["subject"].is_monotonic_increasing
-    assert elapsed < 10, f"load_manifest took {elapsed:.1f} s for 1e5 rows"
