@@ -1,0 +1,72 @@
+"""Column sets of the tidy tables that pass between the evaluation, statistics and report stages.
+
+One row per observation, one column per variable, so that every later method (MyoNet, tagged
+strain, segmentation) feeds the same statistics and report code. Strain is a fraction; the kind is
+in the column name (``green`` = Green-Lagrange, ``eng`` = engineering). Identifiers:
+
+* ``method``: what produced the displacement: ``reference`` (the experiment's training target:
+  the cohort's provided displacement, the phantom's truth, or a tagged-image tracker), ``truth``
+  (the phantom's exact motion, only where known), or a network name (``myonet``, ``resmyonet``),
+  or ``zero`` (the trivial zero-displacement baseline).
+* ``against``: what a metric compares to: ``reference`` or ``truth``.
+* ``segment``: AHA segment number 1-16; 0 is the whole slice (global).
+* ``split``: ``train``, ``val`` or ``test``.
+"""
+
+from __future__ import annotations
+
+SLICE_ID = ["experiment", "cohort", "subject", "slice_id", "position", "group", "split"]
+
+#: Per-frame strain curves: one row per slice x method x segment x frame.
+STRAIN_CURVES = [
+    *SLICE_ID,
+    "method",
+    "segment",
+    "frame",
+    "time_ms",
+    "ecc_green",
+    "err_green",
+    "ecc_eng",
+    "err_eng",
+]
+
+#: Summary strain: one row per slice x method x segment; ``es`` at the reference ES frame,
+#: ``peak`` = the most negative Ecc and the most positive Err over the cycle.
+STRAIN_SUMMARY = [
+    *SLICE_ID,
+    "method",
+    "segment",
+    "es_frame",
+    "ecc_green_es",
+    "err_green_es",
+    "ecc_eng_es",
+    "err_eng_es",
+    "ecc_green_peak",
+    "err_green_peak",
+    "ecc_eng_peak",
+    "err_eng_peak",
+]
+
+#: Displacement accuracy: one row per slice x method x against. SSIM of the x and y fields,
+#: RMSE of x and y in mm and mean end-point error in mm, inside the ED myocardium, frames 1..T-1.
+DISPLACEMENT_METRICS = [
+    *SLICE_ID,
+    "method",
+    "against",
+    "ssim_x",
+    "ssim_y",
+    "rmse_x_mm",
+    "rmse_y_mm",
+    "epe_mm",
+]
+
+#: Training history: one row per epoch.
+HISTORY = [
+    "epoch",
+    "train_loss",
+    "val_loss",
+    "train_accuracy",
+    "val_accuracy",
+    "lr",
+    "seconds",
+]
