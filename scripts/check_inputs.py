@@ -9,7 +9,7 @@ import sys
 
 from myoflow.errors import ConfigError
 from myoflow.logs import setup_logging
-from myoflow.stages import check_inputs
+from myoflow.stages.cohort import check_inputs
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import argparse
 import json
 
 from myoflow.logs import setup_logging
-from myoflow.stages import cohort_shard
+from myoflow.stages.cohort import cohort_shard
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from myoflow.logs import setup_logging
-from myoflow.stages import split_stage
+from myoflow.stages.cohort import split_stage
 
 
 def main() -> None:

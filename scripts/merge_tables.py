@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from myoflow.logs import setup_logging
-from myoflow.stages import merge_tables
+from myoflow.stages.cohort import merge_tables
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import argparse
 import json
 
 from myoflow.logs import setup_logging
-from myoflow.stages import preprocess_stage
+from myoflow.stages.cohort import preprocess_stage
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from myoflow import config as mf_config
+from myoflow import experiment as mf_experiment
 from myoflow.errors import ConfigError
 
 # Jobs call `python`: make it the interpreter running Snakemake (the project's environment),
@@ -27,7 +28,7 @@ except ConfigError as error:
 
 # Methods whose rules this version includes; an experiment naming another one is refused rather
 # than silently skipped.
-METHODS_WITH_RULES = set()
+METHODS_WITH_RULES = {"myonet"}
 for _name, _exp in CONFIG["experiments"].items():
     if _exp["method"] not in METHODS_WITH_RULES:
         raise WorkflowError(
@@ -67,10 +68,30 @@ SYNTHETIC_RE = _alternatives(SYNTHETIC)
 INGESTED_RE = _alternatives(INGESTED)
 
 
+MYONET = [e for e, x in CONFIG["experiments"].items() if x["method"] == "myonet"]
+try:
+    EXPERIMENTS = {e: mf_experiment.myonet_settings(CONFIG, e) for e in MYONET}
+except ConfigError as error:
+    raise WorkflowError(str(error)) from error
+EXPERIMENT_JSON = {e: mf_experiment.experiment_json(CONFIG, e) for e in MYONET}
+MYONET_RE = _alternatives(MYONET)
+NETS_RE = _alternatives(list(mf_experiment.NETS))
+MYONET_TABLES = ["table1_segments", "table2_agreement", "group_effects", "timing"]
+MYONET_FIGURES = [
+    "fig4_displacement",
+    "fig5_segments",
+    "fig6_bland_altman",
+    "fig7_training",
+    "strain_curves",
+    "bullseye",
+]
+
+
 wildcard_constraints:
     cohort=_alternatives(COHORTS),
     shard=r"\d\d\d+",
     stage="records|preprocessed",
+    net=NETS_RE,
 
 
 def cohort_config(wildcards):
@@ -89,6 +110,66 @@ def shard_files(pattern):
 
     files.__name__ = f"shard_files_{Path(pattern).name}"
     return files
+
+
+def experiment_config(wildcards):
+    return EXPERIMENT_JSON[wildcards.exp]
+
+
+def experiment_shards(wildcards):
+    """Every preprocessed shard of the experiment's cohorts."""
+    return [
+        f"{RESULTS}/{cohort}/preprocessed/shard-{shard}.h5"
+        for cohort in EXPERIMENTS[wildcards.exp]["cohorts"]
+        for shard in shards_of(cohort)
+    ]
+
+
+def experiment_splits(wildcards):
+    return [f"{RESULTS}/{c}/splits.tsv" for c in EXPERIMENTS[wildcards.exp]["cohorts"]]
+
+
+def experiment_nets(exp):
+    return EXPERIMENTS[exp]["settings"]["nets"]
+
+
+def experiment_predictions(wildcards):
+    """The predictions of every network of the experiment for one cohort shard."""
+    return [
+        f"{RESULTS}/experiments/{wildcards.exp}/predictions/{net}/{wildcards.cohort}/"
+        f"shard-{wildcards.shard}.h5"
+        for net in experiment_nets(wildcards.exp)
+    ]
+
+
+def experiment_eval_tables(wildcards):
+    return [
+        f"{RESULTS}/experiments/{wildcards.exp}/eval/{cohort}/{wildcards.table}-{shard}.tsv"
+        for cohort in EXPERIMENTS[wildcards.exp]["cohorts"]
+        for shard in shards_of(cohort)
+    ]
+
+
+def experiment_histories(wildcards):
+    return [
+        f"{RESULTS}/models/{wildcards.exp}/{net}/history.tsv"
+        for net in experiment_nets(wildcards.exp)
+    ]
+
+
+def experiment_first_predictions(wildcards):
+    """Predictions of the experiment's first cohort (Fig. 4 shows one of its test slices)."""
+    cohort = EXPERIMENTS[wildcards.exp]["cohorts"][0]
+    return [
+        f"{RESULTS}/experiments/{wildcards.exp}/predictions/{net}/{cohort}/shard-{shard}.h5"
+        for net in experiment_nets(wildcards.exp)
+        for shard in shards_of(cohort)
+    ]
+
+
+def experiment_first_shard(wildcards):
+    cohort = EXPERIMENTS[wildcards.exp]["cohorts"][0]
+    return [f"{RESULTS}/{cohort}/preprocessed/shard-{shard}.h5" for shard in shards_of(cohort)]
 
 
 def mem_mb(base_mb):
@@ -124,5 +205,12 @@ def cohort_targets(cohort):
     return targets
 
 
+def experiment_targets(exp):
+    return [f"{RESULTS}/experiments/{exp}/tables/{name}.md" for name in MYONET_TABLES] + [
+        f"{RESULTS}/experiments/{exp}/figures/{name}.png" for name in MYONET_FIGURES
+    ]
+
+
 def all_targets():
-    return [t for cohort in COHORTS for t in cohort_targets(cohort)]
+    targets = [t for cohort in COHORTS for t in cohort_targets(cohort)]
+    return targets + [t for exp in MYONET for t in experiment_targets(exp)]

@@ -1,8 +1,7 @@
-"""What each workflow rule does, as plain functions: read inputs, call the package, write atomically.
+"""The cohort and preprocessing rules: phantom or ingest shards, QC checks, merged tables, splits.
 
-The scripts in ``scripts/`` only parse arguments and call one of these, so every rule's behaviour is
-unit-testable without Snakemake. Records stream through one at a time (a shard of a few hundred
-slices never has to fit in memory), and a bad subject becomes a QC row, never a crash of its shard.
+Records stream through one at a time (a shard of a few hundred slices never has to fit in
+memory), and a bad subject becomes a QC row, never a crash of its shard.
 """
 
 from __future__ import annotations

@@ -1,0 +1,36 @@
+#!/usr/bin/env python
+"""Predict displacement (mm) with a trained network for the evaluated split of one shard."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from myoflow.logs import setup_logging
+from myoflow.stages.myonet import predict_stage
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--experiment", required=True, help="resolved experiment (JSON)")
+    parser.add_argument("--net", required=True, help="network name")
+    parser.add_argument("--weights", required=True, help="best.pt of the network")
+    parser.add_argument("--shard", required=True, help="preprocessed shard (HDF5)")
+    parser.add_argument("--splits", required=True, help="split table of the shard's cohort (TSV)")
+    parser.add_argument("--out", required=True, help="output prediction shard (HDF5)")
+    parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    args = parser.parse_args()
+    setup_logging()
+    predict_stage(
+        json.loads(args.experiment),
+        args.net,
+        args.weights,
+        args.shard,
+        args.splits,
+        args.out,
+        device=args.device,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Experiments: resolved settings of one method run on one or more cohorts.
+
+Kept free of torch so that Snakemake's parse step (which resolves every experiment) stays fast.
+The defaults here are the documented ones (README, config schema); a test keeps them in step with
+the schema.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from myoflow.config import preprocess_options
+from myoflow.errors import ConfigError
+
+#: MyoNet / ResMyoNet settings (paper 000, sections 2.4-2.5); config.yaml may override any key.
+MYONET_DEFAULTS: dict[str, Any] = {
+    "nets": ["myonet", "resmyonet"],
+    "base_width": 16,
+    "epochs": 100,
+    "batch_size": 4,
+    "lr": 1e-3,
+    "optimizer": "rmsprop",
+    "loss": {"mse": 1.0, "smooth_l1": 1.0, "myocardium": 1.0},
+    "augment_flips": True,
+    "seed": 0,
+    "compile": "auto",
+    "channels_last": "auto",
+    "evaluate_split": "test",
+    "reference_group": None,
+    "max_displacement_mm": None,
+}
+NETS = ("myonet", "resmyonet")
+
+
+def myonet_settings(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """The experiment's settings with defaults, its cohorts, reference and displacement scale.
+
+    One scale D serves every cohort of the experiment (the network has one output range): the
+    experiment's own ``max_displacement_mm`` or else the largest of its cohorts' values.
+    """
+    exp = config["experiments"][name]
+    settings = copy.deepcopy(MYONET_DEFAULTS)
+    given = copy.deepcopy(exp.get("settings", {}))
+    settings["loss"].update(given.pop("loss", {}))
+    settings.update(given)
+    unknown = [n for n in settings["nets"] if n not in NETS]
+    if unknown:
+        raise ConfigError(
+            f"config.experiments.{name}.settings.nets: unknown network(s) {unknown}; "
+            f"choose from {list(NETS)}"
+        )
+    if exp["reference"] in ("harp", "sinmod"):
+        raise ConfigError(
+            f"config.experiments.{name}.reference: {exp['reference']!r} needs the tagged-image "
+            "tracking stage, which is not in this version; use 'truth' or 'provided'"
+        )
+    if exp["reference"] == "truth":
+        real = [c for c in exp["cohorts"] if config["cohorts"][c]["source"] != "synthetic"]
+        if real:
+            raise ConfigError(
+                f"config.experiments.{name}.reference: 'truth' is only known for synthetic "
+                f"cohorts, not for {real}; use 'provided' (the manifest's displacement column)"
+            )
+    if settings["max_displacement_mm"] is None:
+        settings["max_displacement_mm"] = max(
+            preprocess_options(config, c)["max_displacement_mm"] for c in exp["cohorts"]
+        )
+    return {
+        "name": name,
+        "method": exp["method"],
+        "cohorts": list(exp["cohorts"]),
+        "reference": exp["reference"],
+        "synthetic": {c: config["cohorts"][c]["source"] == "synthetic" for c in exp["cohorts"]},
+        "first_group": {c: _first_group(config["cohorts"][c]) for c in exp["cohorts"]},
+        "settings": settings,
+    }
+
+
+def _first_group(cohort: dict[str, Any]) -> str | None:
+    """The reference group of a synthetic cohort is its first group; others name it in settings."""
+    groups = cohort.get("groups")
+    return next(iter(groups)) if groups else None
+
+
+def experiment_json(config: dict[str, Any], name: str) -> str:
+    return json.dumps(myonet_settings(config, name))

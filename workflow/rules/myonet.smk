@@ -1,0 +1,171 @@
+# MyoNet / ResMyoNet (paper 000): train on cine -> displacement, predict the evaluation split,
+# measure displacement and strain agreement, statistics, tables and figures.
+
+
+rule train_net:
+    """Train one network of an experiment; resumes from its last checkpoint after a kill."""
+    input:
+        shards=experiment_shards,
+        splits=experiment_splits,
+    output:
+        best=f"{RESULTS}/models/{{exp}}/{{net}}/best.pt",
+        history=f"{RESULTS}/models/{{exp}}/{{net}}/history.tsv",
+    log:
+        f"{RESULTS}/logs/models/{{exp}}/{{net}}/train.log",
+    params:
+        experiment=experiment_config,
+        out_dir=f"{RESULTS}/models/{{exp}}/{{net}}",
+    wildcard_constraints:
+        exp=MYONET_RE,
+    threads: 8
+    resources:
+        gpu=1,
+        mem_mb=mem_mb(8000),
+        runtime=runtime_min(240),
+    shell:
+        "python {SCRIPTS}/train_net.py --experiment {params.experiment:q} --net {wildcards.net}"
+        " --shards {input.shards} --splits {input.splits} --out-dir {params.out_dir} 2> {log}"
+
+
+rule predict_shard:
+    """Predict displacement (mm) for the evaluation split of one preprocessed shard."""
+    input:
+        weights=f"{RESULTS}/models/{{exp}}/{{net}}/best.pt",
+        shard=f"{RESULTS}/{{cohort}}/preprocessed/shard-{{shard}}.h5",
+        splits=f"{RESULTS}/{{cohort}}/splits.tsv",
+    output:
+        f"{RESULTS}/experiments/{{exp}}/predictions/{{net}}/{{cohort}}/shard-{{shard}}.h5",
+    log:
+        f"{RESULTS}/logs/experiments/{{exp}}/predict-{{net}}-{{cohort}}-{{shard}}.log",
+    params:
+        experiment=experiment_config,
+    wildcard_constraints:
+        exp=MYONET_RE,
+    threads: 4
+    resources:
+        gpu=1,
+        mem_mb=mem_mb(6000),
+        runtime=runtime_min(60),
+    shell:
+        "python {SCRIPTS}/predict_shard.py --experiment {params.experiment:q} --net {wildcards.net}"
+        " --weights {input.weights} --shard {input.shard} --splits {input.splits} --out {output}"
+        " 2> {log}"
+
+
+rule evaluate_shard:
+    """Displacement metrics and strain (reference, truth, networks, zero) for one shard."""
+    input:
+        shard=f"{RESULTS}/{{cohort}}/preprocessed/shard-{{shard}}.h5",
+        splits=f"{RESULTS}/{{cohort}}/splits.tsv",
+        predictions=experiment_predictions,
+    output:
+        metrics=f"{RESULTS}/experiments/{{exp}}/eval/{{cohort}}/metrics-{{shard}}.tsv",
+        curves=f"{RESULTS}/experiments/{{exp}}/eval/{{cohort}}/strain_curves-{{shard}}.tsv",
+        summary=f"{RESULTS}/experiments/{{exp}}/eval/{{cohort}}/strain_summary-{{shard}}.tsv",
+    log:
+        f"{RESULTS}/logs/experiments/{{exp}}/evaluate-{{cohort}}-{{shard}}.log",
+    params:
+        experiment=experiment_config,
+    wildcard_constraints:
+        exp=MYONET_RE,
+    threads: 1
+    resources:
+        mem_mb=mem_mb(4000),
+        runtime=runtime_min(60),
+    shell:
+        "python {SCRIPTS}/evaluate_shard.py --experiment {params.experiment:q}"
+        " --shard {input.shard} --splits {input.splits} --predictions {input.predictions}"
+        " --metrics {output.metrics} --curves {output.curves} --summary {output.summary} 2> {log}"
+
+
+rule experiment_table:
+    """One tidy table of the experiment from every cohort and shard."""
+    input:
+        experiment_eval_tables,
+    output:
+        f"{RESULTS}/experiments/{{exp}}/tables/{{table}}.tsv",
+    log:
+        f"{RESULTS}/logs/experiments/{{exp}}/table-{{table}}.log",
+    wildcard_constraints:
+        exp=MYONET_RE,
+        table="metrics|strain_curves|strain_summary",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python {SCRIPTS}/merge_tables.py --out {output} {input} 2> {log}"
+
+
+rule myonet_paper_tables:
+    """Paper 000 Tables 1 and 2, the group table and the timing table (TSV and Markdown)."""
+    input:
+        metrics=f"{RESULTS}/experiments/{{exp}}/tables/metrics.tsv",
+        summary=f"{RESULTS}/experiments/{{exp}}/tables/strain_summary.tsv",
+        histories=experiment_histories,
+    output:
+        **{
+            name: report(
+                f"{RESULTS}/experiments/{{exp}}/tables/{name}.md",
+                caption=f"../report/{name}.rst",
+                category="{exp}",
+                subcategory="Tables",
+            )
+            for name in MYONET_TABLES
+        },
+        tsv=expand(f"{RESULTS}/experiments/{{{{exp}}}}/tables/{{name}}.tsv", name=MYONET_TABLES),
+    log:
+        f"{RESULTS}/logs/experiments/{{exp}}/paper_tables.log",
+    params:
+        experiment=experiment_config,
+        out_dir=f"{RESULTS}/experiments/{{exp}}/tables",
+    wildcard_constraints:
+        exp=MYONET_RE,
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "python {SCRIPTS}/myonet_tables.py --experiment {params.experiment:q}"
+        " --metrics {input.metrics} --summary {input.summary} --histories {input.histories}"
+        " --out-dir {params.out_dir} 2> {log}"
+
+
+rule myonet_figures:
+    """Paper 000 Figures 4-7, strain curves over the cycle and the AHA bullseye (PNG and SVG)."""
+    input:
+        summary=f"{RESULTS}/experiments/{{exp}}/tables/strain_summary.tsv",
+        curves=f"{RESULTS}/experiments/{{exp}}/tables/strain_curves.tsv",
+        histories=experiment_histories,
+        predictions=experiment_first_predictions,
+        reference=experiment_first_shard,
+    output:
+        **{
+            name: report(
+                f"{RESULTS}/experiments/{{exp}}/figures/{name}.png",
+                caption=f"../report/{name}.rst",
+                category="{exp}",
+                subcategory="Figures",
+            )
+            for name in MYONET_FIGURES
+        },
+        svg=expand(f"{RESULTS}/experiments/{{{{exp}}}}/figures/{{name}}.svg", name=MYONET_FIGURES),
+    log:
+        f"{RESULTS}/logs/experiments/{{exp}}/figures.log",
+    params:
+        experiment=experiment_config,
+        out_dir=f"{RESULTS}/experiments/{{exp}}/figures",
+    wildcard_constraints:
+        exp=MYONET_RE,
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    shell:
+        "python {SCRIPTS}/myonet_figures.py --experiment {params.experiment:q}"
+        " --summary {input.summary} --curves {input.curves} --histories {input.histories}"
+        " --predictions {input.predictions} --reference {input.reference}"
+        " --out-dir {params.out_dir} 2> {log}"
