@@ -7,51 +7,17 @@ as a user would run the repository's Snakefile on their data.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
 import nibabel as nib
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
+from support.workflow import read_tsv, snakemake, write_config
 from support.writers import IDENTITY, make_slice, write_dicom_folder, write_manifest, write_nifti
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(ROOT / "Snakefile"),
-            "-d",
-            str(workdir),
-            "--cores",
-            "2",
-            *args,
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-
-
-def write_config(workdir: Path, config: dict) -> None:
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-
-
-def read_tsv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", dtype={"subject": str, "slice_id": str})
-
 
 TINY_SYNTHETIC = {
     "cohorts": {
