@@ -16,11 +16,17 @@ def main() -> None:
     parser.add_argument("--metrics", required=True, help="displacement metrics (TSV)")
     parser.add_argument("--summary", required=True, help="strain summary (TSV)")
     parser.add_argument("--histories", nargs="+", required=True, help="history.tsv per network")
+    parser.add_argument("--models", nargs="+", required=True, help="model.tsv per network")
     parser.add_argument("--out-dir", required=True, help="output folder")
     args = parser.parse_args()
     setup_logging()
     tables_stage(
-        json.loads(args.experiment), args.metrics, args.summary, args.histories, args.out_dir
+        json.loads(args.experiment),
+        args.metrics,
+        args.summary,
+        args.histories,
+        args.models,
+        args.out_dir,
     )
 
 

@@ -19,6 +19,7 @@ def main() -> None:
     parser.add_argument("--splits", required=True, help="split table of the shard's cohort (TSV)")
     parser.add_argument("--out", required=True, help="output prediction shard (HDF5)")
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
     args = parser.parse_args()
     setup_logging()
     predict_stage(
@@ -29,6 +30,7 @@ def main() -> None:
         args.splits,
         args.out,
         device=args.device,
+        threads=args.threads,
     )
 
 

@@ -18,6 +18,7 @@ def main() -> None:
     parser.add_argument("--splits", nargs="+", required=True, help="split tables (TSV)")
     parser.add_argument("--out-dir", required=True, help="model folder (best.pt, history.tsv)")
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
     args = parser.parse_args()
     setup_logging()
     train_stage(
@@ -27,6 +28,7 @@ def main() -> None:
         args.splits,
         args.out_dir,
         device=args.device,
+        threads=args.threads,
     )
 
 

@@ -157,6 +157,12 @@ def experiment_histories(wildcards):
     ]
 
 
+def experiment_models(wildcards):
+    return [
+        f"{RESULTS}/models/{wildcards.exp}/{net}/model.tsv" for net in experiment_nets(wildcards.exp)
+    ]
+
+
 def experiment_first_predictions(wildcards):
     """Predictions of the experiment's first cohort (Fig. 4 shows one of its test slices)."""
     cohort = EXPERIMENTS[wildcards.exp]["cohorts"][0]

@@ -10,6 +10,7 @@ rule train_net:
     output:
         best=f"{RESULTS}/models/{{exp}}/{{net}}/best.pt",
         history=f"{RESULTS}/models/{{exp}}/{{net}}/history.tsv",
+        info=f"{RESULTS}/models/{{exp}}/{{net}}/model.tsv",
     log:
         f"{RESULTS}/logs/models/{{exp}}/{{net}}/train.log",
     params:
@@ -24,7 +25,8 @@ rule train_net:
         runtime=runtime_min(240),
     shell:
         "python {SCRIPTS}/train_net.py --experiment {params.experiment:q} --net {wildcards.net}"
-        " --shards {input.shards} --splits {input.splits} --out-dir {params.out_dir} 2> {log}"
+        " --shards {input.shards} --splits {input.splits} --out-dir {params.out_dir}"
+        " --threads {threads} 2> {log}"
 
 
 rule predict_shard:
@@ -49,7 +51,7 @@ rule predict_shard:
     shell:
         "python {SCRIPTS}/predict_shard.py --experiment {params.experiment:q} --net {wildcards.net}"
         " --weights {input.weights} --shard {input.shard} --splits {input.splits} --out {output}"
-        " 2> {log}"
+        " --threads {threads} 2> {log}"
 
 
 rule evaluate_shard:
@@ -104,6 +106,7 @@ rule myonet_paper_tables:
         metrics=f"{RESULTS}/experiments/{{exp}}/tables/metrics.tsv",
         summary=f"{RESULTS}/experiments/{{exp}}/tables/strain_summary.tsv",
         histories=experiment_histories,
+        models=experiment_models,
     output:
         **{
             name: report(
@@ -130,7 +133,7 @@ rule myonet_paper_tables:
     shell:
         "python {SCRIPTS}/myonet_tables.py --experiment {params.experiment:q}"
         " --metrics {input.metrics} --summary {input.summary} --histories {input.histories}"
-        " --out-dir {params.out_dir} 2> {log}"
+        " --models {input.models} --out-dir {params.out_dir} 2> {log}"
 
 
 rule myonet_figures:

@@ -1,0 +1,228 @@
+"""Paper 000's tables (1, 2, group effects, timing) from the tidy evaluation tables.
+
+Why here and not in the stage: the tables are pure functions of tidy tables, so they are tested
+on small hand-made frames, and the next methods (tagged strain, paper 003) reuse the pieces
+(``strain_long``, ``segment_table``, ``agreement_rows``, ``group_table``).
+
+Units of analysis, stated because they change the statistics:
+
+* Table 1 and the strain agreement of Table 2 pair the network's and the reference's
+  end-systolic strain of the same slice and AHA segment (segment 0, the slice's global value,
+  is reported in Table 1 but not pooled into Table 2 with the segments).
+* Displacement metrics are per slice, shown as mean and SD over slices.
+* Group effects use one value per subject (the mean global ES strain over its slices), because
+  slices of one heart are not independent observations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from myoflow.stats.agreement import agreement_table
+from myoflow.stats.hypothesis import paired_tests, welch_tests
+from myoflow.strain.aha import SEGMENT_NAMES
+
+REFERENCE = "reference"
+#: End-systolic Green-Lagrange strains compared in the paper's tables.
+ES_STRAINS = ("ecc_green_es", "err_green_es")
+SLICE_KEYS = ["cohort", "subject", "slice_id"]
+DISPLACEMENT_COLUMNS = ("rmse_x_mm", "rmse_y_mm", "ssim_x", "ssim_y", "epe_mm")
+AGREEMENT_COLUMNS = (
+    "icc_a1",
+    "icc_c1",
+    "pearson_r",
+    "cv",
+    "ba_bias",
+    "ba_sd",
+    "ba_loa_low",
+    "ba_loa_high",
+)
+GLOBAL = 0
+
+
+def segment_name(segment: int) -> str:
+    return "global" if segment == GLOBAL else SEGMENT_NAMES[int(segment)]
+
+
+def strain_long(summary: pd.DataFrame, strains: tuple[str, ...] = ES_STRAINS) -> pd.DataFrame:
+    """One row per slice x segment x method x strain with the value in ``value``."""
+    keep = [*SLICE_KEYS, "group", "position", "method", "segment"]
+    return summary.melt(
+        id_vars=keep, value_vars=list(strains), var_name="strain", value_name="value"
+    )
+
+
+def segment_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Table 1: ES Ecc/Err per AHA segment (and global) for every method, paired t vs reference.
+
+    p is the paired t-test of a network against the reference over the slices of the segment;
+    p_bonferroni corrects over the segments of one network and strain.
+    """
+    long = strain_long(summary)
+    desc = (
+        long.groupby(["strain", "segment", "method"], sort=True)["value"]
+        .agg(n="count", mean="mean", sd="std")
+        .reset_index()
+    )
+    tests = []
+    for strain, rows in long.groupby("strain", sort=True):
+        t = paired_tests(
+            rows,
+            value="value",
+            method_col="method",
+            reference_label=REFERENCE,
+            pair_on=[*SLICE_KEYS, "segment"],
+            by=["segment"],
+        )
+        tests.append(t.assign(strain=strain)[["strain", "segment", "method", "p", "p_bonferroni"]])
+    table = desc.merge(pd.concat(tests), on=["strain", "segment", "method"], how="left")
+    table.insert(2, "segment_name", table["segment"].map(segment_name))
+    order = {m: i for i, m in enumerate(_methods(table["method"]))}
+    return table.sort_values(
+        ["strain", "segment", "method"], key=lambda c: c.map(order) if c.name == "method" else c
+    ).reset_index(drop=True)
+
+
+def _methods(methods: pd.Series) -> list[str]:
+    """Reference first, then the networks in order of appearance, the zero baseline last."""
+    seen = list(dict.fromkeys(methods))
+    nets = [m for m in seen if m not in (REFERENCE, "zero")]
+    return [m for m in (REFERENCE, *nets, "zero") if m in seen]
+
+
+def agreement_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """Strain agreement of each network with the reference over slice x AHA segment values."""
+    long = strain_long(summary)
+    long = long[long["segment"] != GLOBAL]
+    parts = []
+    for strain, rows in long.groupby("strain", sort=True):
+        table = agreement_table(
+            rows,
+            value="value",
+            method_col="method",
+            reference_label=REFERENCE,
+            pair_on=[*SLICE_KEYS, "segment"],
+            by=[],
+        )
+        parts.append(table.assign(strain=strain))
+    return pd.concat(parts, ignore_index=True)
+
+
+def agreement_table_rows(summary: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """Table 2: displacement accuracy and strain agreement, one row per metric x method.
+
+    Columns: ``metric, strain, method, against, value, sd, ci_low, ci_high, n``. Displacement
+    metrics are the mean (and SD) over slices, the zero-displacement baseline included; strain
+    rows carry the 95% CI where the statistic has one.
+    """
+    rows: list[dict[str, Any]] = []
+    for (method, against), m in metrics.groupby(["method", "against"], sort=False):
+        for col in DISPLACEMENT_COLUMNS:
+            rows.append(
+                {
+                    "metric": col,
+                    "strain": "",
+                    "method": method,
+                    "against": against,
+                    "value": m[col].mean(),
+                    "sd": m[col].std(),
+                    "n": int(m[col].count()),
+                }
+            )
+    for r in agreement_rows(summary).to_dict("records"):
+        for col in AGREEMENT_COLUMNS:
+            ci = _ci_columns(col)
+            rows.append(
+                {
+                    "metric": col,
+                    "strain": r["strain"],
+                    "method": r["method"],
+                    "against": r["against"],
+                    "value": r[col],
+                    "ci_low": r.get(ci[0], np.nan),
+                    "ci_high": r.get(ci[1], np.nan),
+                    "n": int(r["n"]),
+                }
+            )
+    columns = ["metric", "strain", "method", "against", "value", "sd", "ci_low", "ci_high", "n"]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def _ci_columns(col: str) -> tuple[str, str]:
+    """Names of the CI columns of an agreement statistic (see ``myoflow.stats.agreement``)."""
+    if col == "pearson_r":
+        return "pearson_ci_low", "pearson_ci_high"
+    return f"{col}_ci_low", f"{col}_ci_high"
+
+
+def group_table(summary: pd.DataFrame, reference_group: str) -> pd.DataFrame:
+    """Welch tests of every group against ``reference_group`` for the reference and each network.
+
+    One value per subject: the mean of its slices' global ES strain. A network reproduces a group
+    effect when its mean difference and CI tell the same story as the reference's.
+    """
+    glob = strain_long(summary[summary["segment"] == GLOBAL])
+    per_subject = (
+        glob.groupby(["cohort", "subject", "group", "method", "strain"], sort=True)["value"]
+        .mean()
+        .reset_index()
+    )
+    if reference_group not in set(per_subject["group"]):
+        raise ValueError(
+            f"reference group {reference_group!r} has no evaluated subject; groups present: "
+            f"{sorted(set(per_subject['group']))}"
+        )
+    table = welch_tests(
+        per_subject,
+        value="value",
+        group_col="group",
+        reference_group=reference_group,
+        by=["method", "strain"],
+    )
+    return table.reset_index(drop=True)
+
+
+def timing_table(histories: dict[str, pd.DataFrame], models: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Training seconds for 10 and 100 epochs per network.
+
+    ``measured`` when the run trained that many epochs (the sum of their epoch times), otherwise
+    ``projected`` as the median epoch time times the count; the basis is always stated.
+    """
+    rows = []
+    for net, history in histories.items():
+        info = models[net].iloc[0].to_dict()
+        median = float(history["seconds"].median())
+        for epochs in (10, 100):
+            measured = len(history) >= epochs
+            rows.append(
+                {
+                    "net": net,
+                    "epochs": epochs,
+                    "seconds": float(history["seconds"].iloc[:epochs].sum())
+                    if measured
+                    else median * epochs,
+                    "basis": "measured" if measured else f"projected from {len(history)} epoch(s)",
+                    "median_epoch_seconds": median,
+                    "parameters": int(info["parameters"]),
+                    "device": info["device"],
+                    "train_slices": int(info["train_slices"]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def strain_pairs(summary: pd.DataFrame) -> pd.DataFrame:
+    """Network vs reference ES strain per slice x AHA segment (the points of Fig. 6).
+
+    Columns ``method, strain, value_method, value_reference``, the same pairs as Table 2.
+    """
+    long = strain_long(summary)
+    long = long[long["segment"] != GLOBAL]
+    keys = [*SLICE_KEYS, "segment", "strain"]
+    ref = long[long["method"] == REFERENCE][[*keys, "value"]]
+    nets = long[long["method"] != REFERENCE]
+    paired = nets.merge(ref, on=keys, suffixes=("_method", "_reference"))
+    return paired[["method", "strain", "value_method", "value_reference"]].reset_index(drop=True)

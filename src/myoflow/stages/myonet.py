@@ -1,0 +1,396 @@
+"""The MyoNet / ResMyoNet rules (paper 000): train, predict, evaluate, tables, figures.
+
+Each function is one Snakemake job; the scripts in scripts/ only parse arguments. torch is
+imported inside the training and prediction functions, so the CPU-only jobs (evaluation, tables,
+figures) start fast and run in the core environment.
+
+``experiment`` is the resolved experiment of ``myoflow.experiment.myonet_settings`` (JSON
+passed on the command line): its cohorts, reference, and settings with defaults filled in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from myoflow.io.atomic import write_tsv
+from myoflow.io.shards import read_shard, write_shard
+from myoflow.record import SliceRecord
+from myoflow.tables import DISPLACEMENT_METRICS, STRAIN_CURVES, STRAIN_SUMMARY
+from myoflow.train.data import SPLIT_NAMES, read_splits, split_of
+
+log = logging.getLogger("myoflow.stages")
+
+LEVELS = 5
+#: What each network predicts, and the trivial baseline every accuracy is shown next to.
+ZERO = "zero"
+
+
+def net_signature(experiment: dict[str, Any], net: str) -> dict[str, Any]:
+    """What a checkpoint must have been trained for to be usable by this experiment."""
+    s = experiment["settings"]
+    return {
+        "net": net,
+        "base_width": int(s["base_width"]),
+        "levels": LEVELS,
+        "in_channels": 1,
+        "out_channels": 2,
+        "max_displacement_mm": float(s["max_displacement_mm"]),
+    }
+
+
+def evaluated_splits(experiment: dict[str, Any]) -> tuple[str, ...]:
+    chosen = experiment["settings"]["evaluate_split"]
+    return SPLIT_NAMES if chosen == "all" else (chosen,)
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def train_stage(
+    experiment: dict[str, Any],
+    net: str,
+    shards: Sequence[str],
+    splits: Sequence[str],
+    out_dir: str | os.PathLike[str],
+    device: str | None = None,
+    threads: int | None = None,
+) -> None:
+    """Train one network on the experiment's training split, selecting on the validation split."""
+    import torch
+
+    from myoflow.nets import build_net, count_parameters
+    from myoflow.train.data import DisplacementDataset, select
+    from myoflow.train.device import pick_device
+    from myoflow.train.loop import TrainSettings, train
+
+    _set_threads(threads)
+    s = experiment["settings"]
+    table = read_splits(splits)
+    train_refs = select(shards, table, ["train"])
+    val_refs = select(shards, table, ["val"])
+    log.info(
+        "%s/%s: %d training and %d validation slices",
+        experiment["name"],
+        net,
+        len(train_refs),
+        len(val_refs),
+    )
+    torch.manual_seed(int(s["seed"]))
+    model = build_net(net, base_width=int(s["base_width"]), levels=LEVELS)
+    log.info("%s: %d trainable parameters", net, count_parameters(model))
+    d = float(s["max_displacement_mm"])
+    dev = pick_device(device)
+    train(
+        model,
+        net_signature(experiment, net),
+        DisplacementDataset(train_refs, d, augment=bool(s["augment_flips"]), seed=int(s["seed"])),
+        DisplacementDataset(val_refs, d),
+        TrainSettings.from_settings(s),
+        out_dir,
+        dev,
+    )
+    info = {
+        "net": net,
+        "parameters": count_parameters(model),
+        "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
+        "threads": torch.get_num_threads(),
+        "train_slices": len(train_refs),
+        "val_slices": len(val_refs),
+    }
+    write_tsv(pd.DataFrame([info]), os.path.join(out_dir, "model.tsv"))
+
+
+def predict_stage(
+    experiment: dict[str, Any],
+    net: str,
+    weights: str | os.PathLike[str],
+    shard: str | os.PathLike[str],
+    splits: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    device: str | None = None,
+    threads: int | None = None,
+) -> None:
+    """Predict displacement in mm for the evaluated split of one shard; write a record shard.
+
+    The output records carry the input's metadata and mask with the prediction as their
+    displacement (no images), so every later stage reads predictions like any record.
+    """
+    import torch
+
+    from myoflow.nets import build_net
+    from myoflow.preprocess.scaling import to_mm
+    from myoflow.train.device import pick_device
+    from myoflow.train.loop import TrainingError, load_checkpoint
+
+    _set_threads(threads)
+    signature = net_signature(experiment, net)
+    state = load_checkpoint(weights, signature)
+    model = build_net(net, base_width=signature["base_width"], levels=LEVELS)
+    try:
+        model.load_state_dict(state["state_dict"])
+    except RuntimeError as error:
+        raise TrainingError(f"{weights}: weights do not fit network {net}: {error}") from error
+    dev = pick_device(device)
+    model.to(dev).eval()
+    lookup = split_of(read_splits([splits]))
+    wanted = set(evaluated_splits(experiment))
+    d = signature["max_displacement_mm"]
+
+    def predicted() -> Any:
+        for rec in read_shard(shard):
+            if lookup.get((rec.cohort, rec.subject)) not in wanted:
+                continue
+            if rec.cine is None:
+                raise rec.error("prediction needs a cine series")
+            x = torch.from_numpy(np.ascontiguousarray(rec.cine[None, None], dtype=np.float32))
+            with torch.inference_mode():
+                v = model(x.to(dev))[0].float().cpu().numpy()
+            u = to_mm(np.moveaxis(v, 0, 1), d).astype(np.float32)
+            yield rec.replace(cine=None, tagged=None, landmarks=None, displacement=u)
+            log.info("predicted %s", rec.key)
+
+    keys = write_shard(out, predicted())
+    log.info("%s: %d slice(s) predicted with %s", out, len(keys), net)
+
+
+def _slice_columns(experiment: dict[str, Any], rec: SliceRecord, split: str) -> dict[str, Any]:
+    return {
+        "experiment": experiment["name"],
+        "cohort": rec.cohort,
+        "subject": rec.subject,
+        "slice_id": rec.slice_id,
+        "position": rec.position,
+        "group": rec.group,
+        "split": split,
+    }
+
+
+def evaluate_record(
+    experiment: dict[str, Any],
+    rec: SliceRecord,
+    split: str,
+    predictions: dict[str, np.ndarray],
+) -> tuple[list[dict[str, Any]], list[pd.DataFrame], list[pd.DataFrame]]:
+    """Metrics rows, strain curves and strain summaries of one slice for every method.
+
+    Every method's strain is taken at the reference's material points: the reference's ED mask,
+    LV centroid, AHA segments and ES frame, so paired values describe the same tissue. The
+    zero-displacement baseline gets metrics (its strain is zero by construction).
+    """
+    from myoflow.metrics.displacement import displacement_metrics
+    from myoflow.strain.analysis import slice_strain
+    from myoflow.train.data import ed_mask
+
+    if rec.displacement is None:
+        raise rec.error("the reference displacement is missing", "displacement")
+    ref = rec.displacement.astype(np.float64)
+    mask = ed_mask(rec)
+    d = float(experiment["settings"]["max_displacement_mm"])
+    ids = _slice_columns(experiment, rec, split)
+    fields = {"reference": ref, **{n: p.astype(np.float64) for n, p in predictions.items()}}
+    metrics = []
+    for name, field in [*list(fields.items())[1:], (ZERO, np.zeros_like(ref))]:
+        row = displacement_metrics(field, ref, mask, d)
+        metrics.append({**ids, "method": name, "against": "reference", **row})
+    curves, summaries = [], []
+    for name, field in fields.items():
+        c, s = slice_strain(
+            field,
+            mask,
+            rec.pixel_spacing_mm,
+            rec.position,
+            rec.rv_insertion_mm,
+            rec.es_frame,
+            rec.frame_times_ms,
+        )
+        curves.append(c.assign(**ids, method=name))
+        summaries.append(s.assign(**ids, method=name))
+    return metrics, curves, summaries
+
+
+def evaluate_stage(
+    experiment: dict[str, Any],
+    shard: str | os.PathLike[str],
+    splits: str | os.PathLike[str],
+    predictions: Sequence[str | os.PathLike[str]],
+    metrics_path: str | os.PathLike[str],
+    curves_path: str | os.PathLike[str],
+    summary_path: str | os.PathLike[str],
+) -> None:
+    """Evaluate one shard: displacement metrics and strain of the reference and each network.
+
+    ``predictions`` holds one prediction shard per network, in ``settings.nets`` order. With
+    ``reference: truth`` the reference is the phantom's exact motion.
+    """
+    nets = list(experiment["settings"]["nets"])
+    if len(predictions) != len(nets):
+        raise ValueError(f"{len(predictions)} prediction shard(s) for {len(nets)} networks")
+    lookup = split_of(read_splits([splits]))
+    wanted = set(evaluated_splits(experiment))
+    predicted = {
+        net: {r.key: r.displacement for r in read_shard(p)} for net, p in zip(nets, predictions)
+    }
+    metrics: list[dict[str, Any]] = []
+    curves: list[pd.DataFrame] = []
+    summaries: list[pd.DataFrame] = []
+    for rec in read_shard(shard):
+        split = lookup.get((rec.cohort, rec.subject))
+        if split not in wanted:
+            continue
+        missing = [net for net in nets if rec.key not in predicted[net]]
+        if missing:
+            raise rec.error(f"no prediction of {missing} for this slice")
+        m, c, s = evaluate_record(
+            experiment, rec, split, {net: predicted[net][rec.key] for net in nets}
+        )
+        metrics += m
+        curves += c
+        summaries += s
+        log.info("evaluated %s", rec.key)
+    write_tsv(pd.DataFrame(metrics, columns=DISPLACEMENT_METRICS), metrics_path)
+    write_tsv(_concat(curves, STRAIN_CURVES), curves_path)
+    write_tsv(_concat(summaries, STRAIN_SUMMARY), summary_path)
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def _read(path: str | os.PathLike[str]) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", dtype={"subject": str, "slice_id": str})
+
+
+def reference_group(experiment: dict[str, Any]) -> str | None:
+    """The group the others are tested against: configured, else the first cohort's first."""
+    chosen = experiment["settings"]["reference_group"]
+    return chosen if chosen is not None else experiment["first_group"][experiment["cohorts"][0]]
+
+
+def tables_stage(
+    experiment: dict[str, Any],
+    metrics_path: str | os.PathLike[str],
+    summary_path: str | os.PathLike[str],
+    histories: Sequence[str | os.PathLike[str]],
+    models: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+) -> None:
+    """Paper 000 Table 1, Table 2, the group-effect table and the timing table (TSV + Markdown).
+
+    ``histories`` and ``models`` hold one file per network in ``settings.nets`` order.
+    """
+    from myoflow.report import paper000
+    from myoflow.report.tables import write_table
+
+    nets = list(experiment["settings"]["nets"])
+    summary = _read(summary_path)
+    metrics = _read(metrics_path)
+    if summary.empty:
+        raise ValueError(
+            f"{summary_path}: no evaluated slice; the {experiment['settings']['evaluate_split']!r} "
+            "split is empty (more subjects, or another evaluate_split)"
+        )
+    name = experiment["name"]
+    reference = f"reference ({experiment['reference']})"
+    write_table(
+        paper000.segment_table(summary),
+        os.path.join(out_dir, "table1_segments"),
+        f"{name}: end-systolic Green-Lagrange strain per AHA segment, {reference} vs networks",
+    )
+    write_table(
+        paper000.agreement_table_rows(summary, metrics),
+        os.path.join(out_dir, "table2_agreement"),
+        f"{name}: displacement accuracy and strain agreement with the {reference}",
+    )
+    group = reference_group(experiment)
+    if group is None:
+        groups = pd.DataFrame(columns=["method", "strain", "group", "reference_group"])
+    else:
+        groups = paper000.group_table(summary, group)
+    write_table(
+        groups,
+        os.path.join(out_dir, "group_effects"),
+        f"{name}: group effects on global ES strain (Welch tests against {group})",
+    )
+    write_table(
+        paper000.timing_table(
+            {n: _read(p) for n, p in zip(nets, histories)},
+            {n: _read(p) for n, p in zip(nets, models)},
+        ),
+        os.path.join(out_dir, "timing"),
+        f"{name}: training time",
+    )
+
+
+def _figure_slice(
+    experiment: dict[str, Any],
+    references: Sequence[str | os.PathLike[str]],
+    predictions: Sequence[str | os.PathLike[str]],
+) -> tuple[SliceRecord, dict[str, np.ndarray]]:
+    """The first predicted mid-ventricular slice (else the first predicted one) and its fields."""
+    nets = list(experiment["settings"]["nets"])
+    per_net: dict[str, dict[str, np.ndarray]] = {net: {} for net in nets}
+    for path in predictions:
+        net = Path(path).parents[1].name  # .../predictions/<net>/<cohort>/shard-NNN.h5
+        per_net[net].update({r.key: r.displacement for r in read_shard(path)})
+    chosen: SliceRecord | None = None
+    for path in references:
+        for rec in read_shard(path):
+            if rec.key in per_net[nets[0]] and (chosen is None or chosen.position != "mid"):
+                chosen = rec
+    if chosen is None:
+        raise ValueError("no predicted slice to show in Fig. 4")
+    return chosen, {net: per_net[net][chosen.key] for net in nets}
+
+
+def figures_stage(
+    experiment: dict[str, Any],
+    summary_path: str | os.PathLike[str],
+    curves_path: str | os.PathLike[str],
+    histories: Sequence[str | os.PathLike[str]],
+    predictions: Sequence[str | os.PathLike[str]],
+    references: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+) -> None:
+    """Paper 000 Figures 4-7, strain curves over the cycle and the AHA bullseye.
+
+    ``predictions`` lists the prediction shards of the first cohort for every network (the
+    network is the folder name); ``references`` that cohort's preprocessed shards.
+    """
+    from myoflow.report import figures, paper000
+    from myoflow.train.data import ed_mask
+
+    nets = list(experiment["settings"]["nets"])
+    summary = _read(summary_path)
+    rec, fields = _figure_slice(experiment, references, predictions)
+    frame = rec.es_frame if rec.es_frame is not None else rec.n_frames // 2
+    figures.fig_displacement(
+        rec.displacement,
+        fields,
+        ed_mask(rec),
+        frame,
+        rec.pixel_spacing_mm,
+        os.path.join(out_dir, "fig4_displacement"),
+        title=f"{rec.cohort} {rec.subject} {rec.slice_id}, frame {frame}",
+    )
+    figures.fig_segments(summary, os.path.join(out_dir, "fig5_segments"))
+    pairs = paper000.strain_pairs(summary)
+    stats = paper000.agreement_rows(summary)
+    figures.fig_bland_altman(pairs, stats, os.path.join(out_dir, "fig6_bland_altman"))
+    figures.fig_training(
+        {n: _read(p) for n, p in zip(nets, histories)}, os.path.join(out_dir, "fig7_training")
+    )
+    figures.fig_strain_curves(_read(curves_path), os.path.join(out_dir, "strain_curves"))
+    figures.fig_bullseye(summary, os.path.join(out_dir, "bullseye"))

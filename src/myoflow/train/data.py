@@ -1,0 +1,163 @@
+"""Training samples from preprocessed shards: cine in, scaled displacement out, ED myocardium mask.
+
+Why a lazy HDF5 dataset: a cohort may hold far more slices than fit in memory, so the dataset
+keeps only ``(shard, key)`` pairs and reads one record per sample. Records are selected by the
+subject-level split (``splits.tsv``), never by slice, so no subject is in two sets.
+
+The displacement is Lagrangian on the end-diastolic pixel grid, so the target and the loss mask
+are the ED myocardium (``mask[ed_frame]``) for every frame. Targets are mapped to the sigmoid's
+range with ``preprocess.scaling.to_network`` (paper 000, section 2.1) here rather than at
+preprocessing, so ``max_displacement_mm`` is a training choice.
+
+Flips (augmentation) are applied in millimetres before the scaling: mirroring the columns maps a
+material point at x to W-1-x, so its x displacement changes sign (and likewise rows and y). They
+are drawn from ``(seed, epoch, index)``, so an epoch's samples do not depend on what ran before
+it: a run resumed after a kill sees exactly the samples of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import h5py
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from myoflow.errors import InputError
+from myoflow.io.shards import read_record
+from myoflow.preprocess.scaling import to_network
+from myoflow.record import SliceRecord
+
+SPLIT_NAMES = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SampleRef:
+    """Where one training slice lives."""
+
+    shard: str
+    key: str
+    cohort: str
+
+
+def read_splits(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
+    """Concatenate split tables (``cohort, subject, group, split``) of one or more cohorts."""
+    tables = [pd.read_csv(p, sep="\t", dtype={"subject": str, "cohort": str}) for p in paths]
+    return pd.concat(tables, ignore_index=True)
+
+
+def split_of(splits: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """``(cohort, subject) -> split`` lookup."""
+    return {(r.cohort, r.subject): r.split for r in splits.itertuples()}
+
+
+def select(
+    shards: Sequence[str | os.PathLike[str]], splits: pd.DataFrame, wanted: Iterable[str]
+) -> list[SampleRef]:
+    """Records of the shards whose subject is in one of the ``wanted`` splits, in file order.
+
+    Only attributes are read (no arrays), so selecting over many shards stays cheap.
+    """
+    wanted = set(wanted)
+    lookup = split_of(splits)
+    refs = []
+    for shard in shards:
+        with h5py.File(shard, "r") as h5:
+            cohort = None
+            for subject in h5:
+                for slice_id in h5[subject]:
+                    if cohort is None:
+                        cohort = _cohort_of(h5[subject][slice_id])
+                    if lookup.get((cohort, subject)) in wanted:
+                        refs.append(SampleRef(str(shard), f"{subject}/{slice_id}", cohort))
+    return refs
+
+
+def _cohort_of(group: h5py.Group) -> str:
+    return str(json.loads(group.attrs["meta"])["cohort"])
+
+
+def ed_mask(rec: SliceRecord) -> np.ndarray:
+    """The ED myocardium ``[H, W]`` bool: the material points the Lagrangian field describes."""
+    if rec.mask is None:
+        raise rec.error("training needs a myocardium mask (none in the preprocessed record)", "mask")
+    frame = rec.ed_frame if rec.mask.shape[0] > 1 else 0
+    return rec.mask[frame].astype(bool)
+
+
+def flip(
+    cine: np.ndarray, displacement: np.ndarray, mask: np.ndarray, flip_x: bool, flip_y: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mirror a sample: cine ``[T, H, W]``, displacement ``[T, 2, H, W]`` mm, mask ``[H, W]``.
+
+    Mirroring columns negates the x component, mirroring rows the y component.
+    """
+    u = displacement
+    if flip_x:
+        cine, u, mask = cine[..., ::-1], u[..., ::-1].copy(), mask[..., ::-1]
+        u[:, 0] *= -1.0
+    if flip_y:
+        cine, u, mask = cine[..., ::-1, :], u[..., ::-1, :].copy(), mask[..., ::-1, :]
+        u[:, 1] *= -1.0
+    return np.ascontiguousarray(cine), np.ascontiguousarray(u), np.ascontiguousarray(mask)
+
+
+class DisplacementDataset(Dataset):
+    """``(cine [1, T, H, W], target [2, T, H, W], mask [1, 1, H, W])`` float32 tensors per slice.
+
+    ``epoch`` must be set (``set_epoch``) before each epoch when ``augment`` is on.
+    """
+
+    def __init__(
+        self,
+        refs: Sequence[SampleRef],
+        max_displacement_mm: float,
+        augment: bool = False,
+        seed: int = 0,
+    ) -> None:
+        self.refs = list(refs)
+        self.max_displacement_mm = float(max_displacement_mm)
+        self.augment = augment
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        ref = self.refs[index]
+        rec = read_record(ref.shard, ref.key)
+        if rec.cine is None:
+            raise rec.error("training needs a cine series (none in the preprocessed record)")
+        if rec.displacement is None:
+            raise rec.error(
+                "training needs a reference displacement (none in the preprocessed record)",
+                "displacement",
+            )
+        if rec.displacement.shape[0] != rec.cine.shape[0]:
+            raise InputError(
+                f"displacement has {rec.displacement.shape[0]} frames, cine {rec.cine.shape[0]}",
+                rec.cohort,
+                rec.subject,
+                ref.shard,
+                rec.slice_id,
+            )
+        cine, u, mask = rec.cine, rec.displacement, ed_mask(rec)
+        if self.augment:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            fx, fy = rng.random(2) < 0.5
+            cine, u, mask = flip(cine, u, mask, bool(fx), bool(fy))
+        target = to_network(u.astype(np.float32), self.max_displacement_mm, mask[None])
+        return (
+            torch.from_numpy(np.ascontiguousarray(cine[None], dtype=np.float32)),
+            torch.from_numpy(np.ascontiguousarray(np.moveaxis(target, 1, 0))),
+            torch.from_numpy(mask[None, None].astype(np.float32)),
+        )
