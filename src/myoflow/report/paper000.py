@@ -162,7 +162,8 @@ def group_table(summary: pd.DataFrame, reference_group: str) -> pd.DataFrame:
     """Welch tests of every group against ``reference_group`` for the reference and each network.
 
     One value per subject: the mean of its slices' global ES strain. A network reproduces a group
-    effect when its mean difference and CI tell the same story as the reference's.
+    effect when its mean difference and CI tell the same story as the reference's. Bonferroni
+    corrects over the groups of one method and strain.
     """
     glob = strain_long(summary[summary["segment"] == GLOBAL])
     per_subject = (
@@ -181,11 +182,14 @@ def group_table(summary: pd.DataFrame, reference_group: str) -> pd.DataFrame:
         group_col="group",
         reference_group=reference_group,
         by=["method", "strain"],
+        family=("method", "strain"),
     )
     return table.reset_index(drop=True)
 
 
-def timing_table(histories: dict[str, pd.DataFrame], models: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def timing_table(
+    histories: dict[str, pd.DataFrame], models: dict[str, pd.DataFrame]
+) -> pd.DataFrame:
     """Training seconds for 10 and 100 epochs per network.
 
     ``measured`` when the run trained that many epochs (the sum of their epoch times), otherwise
