@@ -185,11 +185,12 @@ def evaluate_record(
     """Metrics rows, strain curves and strain summaries of one slice for every method.
 
     Every method's strain is taken at the reference's material points: the reference's ED mask,
-    LV centroid, AHA segments and ES frame, so paired values describe the same tissue. The
+    LV centroid, AHA segments and ES frame (the record's, else the reference's most negative
+    global Ecc), so paired values describe the same tissue at the same time. The
     zero-displacement baseline gets metrics (its strain is zero by construction).
     """
     from myoflow.metrics.displacement import displacement_metrics
-    from myoflow.strain.analysis import slice_strain
+    from myoflow.strain.analysis import es_frame_of, slice_strain
     from myoflow.train.data import ed_mask
 
     if rec.displacement is None:
@@ -204,16 +205,19 @@ def evaluate_record(
         row = displacement_metrics(field, ref, mask, d)
         metrics.append({**ids, "method": name, "against": "reference", **row})
     curves, summaries = [], []
-    for name, field in fields.items():
+    es_frame = rec.es_frame
+    for name, field in fields.items():  # the reference first: it fixes the ES frame of all
         c, s = slice_strain(
             field,
             mask,
             rec.pixel_spacing_mm,
             rec.position,
             rec.rv_insertion_mm,
-            rec.es_frame,
+            es_frame,
             rec.frame_times_ms,
         )
+        if es_frame is None:
+            es_frame = es_frame_of(c)
         curves.append(c.assign(**ids, method=name))
         summaries.append(s.assign(**ids, method=name))
     return metrics, curves, summaries
