@@ -85,7 +85,9 @@ def _cohort_of(group: h5py.Group) -> str:
 def ed_mask(rec: SliceRecord) -> np.ndarray:
     """The ED myocardium ``[H, W]`` bool: the material points the Lagrangian field describes."""
     if rec.mask is None:
-        raise rec.error("training needs a myocardium mask (none in the preprocessed record)", "mask")
+        raise rec.error(
+            "training needs a myocardium mask (none in the preprocessed record)", "mask"
+        )
     frame = rec.ed_frame if rec.mask.shape[0] > 1 else 0
     return rec.mask[frame].astype(bool)
 

@@ -33,7 +33,9 @@ def _summary(offset: float = 0.01, subjects: int = 6, slices: int = 2) -> pd.Dat
                     "group": group,
                     "segment": seg,
                 }
-                rows.append({**base, "method": "reference", "ecc_green_es": ecc, "err_green_es": err})
+                rows.append(
+                    {**base, "method": "reference", "ecc_green_es": ecc, "err_green_es": err}
+                )
                 rows.append(
                     {
                         **base,
@@ -50,7 +52,9 @@ def test_table1_means_and_paired_tests_per_segment() -> None:
     table = paper000.segment_table(summary)
     assert set(table["segment"]) == set(SEGMENTS)
     row = table[
-        (table["strain"] == "ecc_green_es") & (table["segment"] == 8) & (table["method"] == "myonet")
+        (table["strain"] == "ecc_green_es")
+        & (table["segment"] == 8)
+        & (table["method"] == "myonet")
     ].iloc[0]
     seg = summary[summary["segment"] == 8]
     net = seg[seg["method"] == "myonet"]["ecc_green_es"].to_numpy()

@@ -34,8 +34,11 @@ def tiny_cohort(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     shard = root / "shard-000.h5"
     write_shard(shard, records)
     table = pd.DataFrame(
-        {"cohort": [r.cohort for r in records], "subject": [r.subject for r in records],
-         "group": [r.group for r in records]}
+        {
+            "cohort": [r.cohort for r in records],
+            "subject": [r.subject for r in records],
+            "group": [r.group for r in records],
+        }
     )
     splits = split_subjects(table, (0.67, 0.17, 0.16), seed=0)
     splits_path = root / "splits.tsv"

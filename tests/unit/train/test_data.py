@@ -71,7 +71,9 @@ def test_samples_scale_targets_inside_the_ed_myocardium(tiny_cohort: tuple[Path,
     cine, target, mask = DisplacementDataset(refs, d)[0]
     rec = next(r for r in read_shard(shard) if r.key == refs[0].key)
     t, h, w = rec.cine.shape
-    assert cine.shape == (1, t, h, w) and target.shape == (2, t, h, w) and mask.shape == (1, 1, h, w)
+    assert (
+        cine.shape == (1, t, h, w) and target.shape == (2, t, h, w) and mask.shape == (1, 1, h, w)
+    )
     inside = mask[0, 0].numpy().astype(bool)
     np.testing.assert_array_equal(inside, ed_mask(rec))
     v = target.numpy()
