@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CORES ?= 2
 SNAKEMAKE := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/snakemake
 
-.PHONY: install demo test report bench dryrun-scale clean
+.PHONY: install demo test report bench bench-accuracy clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,8 +20,9 @@ install: $(VENV)/.installed
 
 demo: install
 	$(SNAKEMAKE) --cores $(CORES)
+	$(SNAKEMAKE) --cores 1 --report results/report.html
 
-report: demo
+report: install
 	$(SNAKEMAKE) --cores 1 --report results/report.html
 
 test: install
@@ -31,6 +32,10 @@ bench: install
 	$(PY) benchmarks/bench_phantom.py
 	$(PY) benchmarks/bench_preprocess.py
 	$(PY) benchmarks/bench_dag.py
+	$(PY) benchmarks/bench_nets.py --repeats 3
+
+bench-accuracy: install
+	$(PY) benchmarks/bench_myonet_accuracy.py --cores $(CORES)
 
 clean:
 	rm -rf results .snakemake

@@ -164,6 +164,16 @@ def predict_stage(
     log.info("%s: %d slice(s) predicted with %s", out, len(keys), net)
 
 
+def read_predictions(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """``subject/slice_id -> predicted displacement [T, 2, H, W] mm`` of a prediction shard."""
+    out = {}
+    for rec in read_shard(path):
+        if rec.displacement is None:
+            raise ValueError(f"{path}: record {rec.key} holds no predicted displacement")
+        out[rec.key] = rec.displacement
+    return out
+
+
 def _slice_columns(experiment: dict[str, Any], rec: SliceRecord, split: str) -> dict[str, Any]:
     return {
         "experiment": experiment["name"],
@@ -242,9 +252,7 @@ def evaluate_stage(
         raise ValueError(f"{len(predictions)} prediction shard(s) for {len(nets)} networks")
     lookup = split_of(read_splits([splits]))
     wanted = set(evaluated_splits(experiment))
-    predicted = {
-        net: {r.key: r.displacement for r in read_shard(p)} for net, p in zip(nets, predictions)
-    }
+    predicted = {net: read_predictions(p) for net, p in zip(nets, predictions)}
     metrics: list[dict[str, Any]] = []
     curves: list[pd.DataFrame] = []
     summaries: list[pd.DataFrame] = []
@@ -342,21 +350,22 @@ def _figure_slice(
     experiment: dict[str, Any],
     references: Sequence[str | os.PathLike[str]],
     predictions: Sequence[str | os.PathLike[str]],
-) -> tuple[SliceRecord, dict[str, np.ndarray]]:
-    """The first predicted mid-ventricular slice (else the first predicted one) and its fields."""
+) -> tuple[SliceRecord, np.ndarray, dict[str, np.ndarray]]:
+    """The first predicted mid-ventricular slice (else the first predicted one), its reference
+    displacement and the networks' predictions."""
     nets = list(experiment["settings"]["nets"])
     per_net: dict[str, dict[str, np.ndarray]] = {net: {} for net in nets}
     for path in predictions:
         net = Path(path).parents[1].name  # .../predictions/<net>/<cohort>/shard-NNN.h5
-        per_net[net].update({r.key: r.displacement for r in read_shard(path)})
+        per_net[net].update(read_predictions(path))
     chosen: SliceRecord | None = None
     for path in references:
         for rec in read_shard(path):
             if rec.key in per_net[nets[0]] and (chosen is None or chosen.position != "mid"):
                 chosen = rec
-    if chosen is None:
-        raise ValueError("no predicted slice to show in Fig. 4")
-    return chosen, {net: per_net[net][chosen.key] for net in nets}
+    if chosen is None or chosen.displacement is None:
+        raise ValueError("no predicted slice with a reference displacement to show in Fig. 4")
+    return chosen, chosen.displacement, {net: per_net[net][chosen.key] for net in nets}
 
 
 def figures_stage(
@@ -378,10 +387,10 @@ def figures_stage(
 
     nets = list(experiment["settings"]["nets"])
     summary = _read(summary_path)
-    rec, fields = _figure_slice(experiment, references, predictions)
+    rec, reference, fields = _figure_slice(experiment, references, predictions)
     frame = rec.es_frame if rec.es_frame is not None else rec.n_frames // 2
     figures.fig_displacement(
-        rec.displacement,
+        reference,
         fields,
         ed_mask(rec),
         frame,

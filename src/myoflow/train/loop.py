@@ -139,7 +139,7 @@ def _run_epoch(
                     f"non-finite {'training' if training else 'validation'} loss ({loss.item()}) "
                     f"at epoch {epoch}, batch {batch}; the last good checkpoint is kept"
                 )
-            if training:
+            if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
