@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from support.workflow import read_tsv, snakemake, write_config
+from support.workflow import completed_run, read_tsv, snakemake
 
 pytestmark = pytest.mark.integration
 
@@ -38,11 +38,7 @@ TINY_MYONET = {
 
 @pytest.fixture(scope="module")
 def myonet_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("myonet")
-    write_config(work, TINY_MYONET)
-    run = snakemake(work)
-    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
-    return work
+    return completed_run(tmp_path_factory.mktemp("myonet"), TINY_MYONET)
 
 
 def test_tables_are_filled(myonet_run: Path) -> None:

@@ -14,7 +14,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 import yaml
-from support.workflow import read_tsv, snakemake, write_config
+from support.workflow import completed_run, read_tsv, snakemake, write_config
 from support.writers import IDENTITY, make_slice, write_dicom_folder, write_manifest, write_nifti
 
 pytestmark = pytest.mark.integration
@@ -37,11 +37,7 @@ TINY_SYNTHETIC = {
 
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("synthetic")
-    write_config(work, TINY_SYNTHETIC)
-    run = snakemake(work)
-    assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
-    return work
+    return completed_run(tmp_path_factory.mktemp("synthetic"), TINY_SYNTHETIC)
 
 
 def test_synthetic_cohort_runs_through_preprocessing(synthetic_run: Path) -> None:

@@ -37,5 +37,13 @@ def write_config(workdir: Path, config: dict) -> None:
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
+def completed_run(workdir: Path, config: dict) -> Path:
+    """Write ``config`` into ``workdir``, run the whole workflow there and require success."""
+    write_config(workdir, config)
+    run = snakemake(workdir)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    return workdir
+
+
 def read_tsv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype={"subject": str, "slice_id": str})

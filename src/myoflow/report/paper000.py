@@ -16,6 +16,7 @@ Units of analysis, stated because they change the statistics:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -67,23 +68,32 @@ def segment_table(summary: pd.DataFrame) -> pd.DataFrame:
         .agg(n="count", mean="mean", sd="std")
         .reset_index()
     )
-    tests = []
-    for strain, rows in long.groupby("strain", sort=True):
-        t = paired_tests(
-            rows,
-            value="value",
-            method_col="method",
-            reference_label=REFERENCE,
-            pair_on=[*SLICE_KEYS, "segment"],
-            by=["segment"],
-        )
-        tests.append(t.assign(strain=strain)[["strain", "segment", "method", "p", "p_bonferroni"]])
-    table = desc.merge(pd.concat(tests), on=["strain", "segment", "method"], how="left")
+    tests = _per_strain(paired_tests, long, by=["segment"])
+    tests = tests[["strain", "segment", "method", "p", "p_bonferroni"]]
+    table = desc.merge(tests, on=["strain", "segment", "method"], how="left")
     table.insert(2, "segment_name", table["segment"].map(segment_name))
     order = {m: i for i, m in enumerate(_methods(table["method"]))}
     return table.sort_values(
         ["strain", "segment", "method"], key=lambda c: c.map(order) if c.name == "method" else c
     ).reset_index(drop=True)
+
+
+def _per_strain(
+    statistic: Callable[..., pd.DataFrame], long: pd.DataFrame, by: list[str]
+) -> pd.DataFrame:
+    """``statistic`` of each method against the reference, one strain at a time."""
+    parts = [
+        statistic(
+            rows,
+            value="value",
+            method_col="method",
+            reference_label=REFERENCE,
+            pair_on=[*SLICE_KEYS, "segment"],
+            by=by,
+        ).assign(strain=strain)
+        for strain, rows in long.groupby("strain", sort=True)
+    ]
+    return pd.concat(parts, ignore_index=True)
 
 
 def _methods(methods: pd.Series) -> list[str]:
@@ -97,18 +107,7 @@ def agreement_rows(summary: pd.DataFrame) -> pd.DataFrame:
     """Strain agreement of each network with the reference over slice x AHA segment values."""
     long = strain_long(summary)
     long = long[long["segment"] != GLOBAL]
-    parts = []
-    for strain, rows in long.groupby("strain", sort=True):
-        table = agreement_table(
-            rows,
-            value="value",
-            method_col="method",
-            reference_label=REFERENCE,
-            pair_on=[*SLICE_KEYS, "segment"],
-            by=[],
-        )
-        parts.append(table.assign(strain=strain))
-    return pd.concat(parts, ignore_index=True)
+    return _per_strain(agreement_table, long, by=[])
 
 
 def agreement_table_rows(summary: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
