@@ -13,7 +13,8 @@ Files in ``out_dir``:
   ``torch.load(..., weights_only=True)``. It is kept as ``selected.pt`` while training and copied
   to ``best.pt`` at the end: Snakemake deletes a killed job's declared outputs, and the
   selection must survive that as ``last.pt`` does.
-* ``history.tsv``: one row per epoch (``myoflow.tables.HISTORY``).
+* ``history.tsv``: one row per epoch (``myoflow.tables.HISTORY``), written with ``best.pt`` when
+  training ends, so a killed job leaves no final output behind (the log has a line per epoch).
 
 Resume is exact on the CPU: every epoch draws its sample order, augmentation and torch RNG
 state from ``(seed, epoch)`` alone, so the epochs after a resume are the epochs an uninterrupted
@@ -237,7 +238,6 @@ def train(
             },
             last_path,
         )
-        write_tsv(pd.DataFrame(history, columns=HISTORY), out / "history.tsv")
         log.info(
             "epoch %d/%d: train loss %.5f acc %.4f, val loss %.5f acc %.4f, %.1f s",
             epoch,

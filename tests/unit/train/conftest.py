@@ -1,46 +1,14 @@
-"""A tiny preprocessed cohort on disk: phantom rats cropped to 32 x 32 x 8, with splits."""
+"""The tiny preprocessed phantom cohort, written once per session."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
-
-from myoflow.io.shards import write_shard
-from myoflow.phantom.cohort import generate, plan
-from myoflow.preprocess.pipeline import preprocess_record
-from myoflow.preprocess.split import split_subjects
-
-TINY_COHORT = {
-    "species": "rat",
-    "seed": 11,
-    "subjects": 6,
-    "slices": ["mid"],
-    "frames": 8,
-    "matrix": 64,
-    "groups": {"sham": {"fraction": 0.5}, "rt": {"fraction": 0.5, "global_scale": 0.7}},
-}
+from support.cohorts import write_tiny_cohort
 
 
 @pytest.fixture(scope="session")
 def tiny_cohort(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """``(shard, splits)`` of six phantom rats, 4 train / 1 val / 1 test subjects."""
-    root = tmp_path_factory.mktemp("tiny_cohort")
-    records = [
-        preprocess_record(generate(spec), {"size": 32, "frames": 8})
-        for spec in plan("tiny", TINY_COHORT)
-    ]
-    shard = root / "shard-000.h5"
-    write_shard(shard, records)
-    table = pd.DataFrame(
-        {
-            "cohort": [r.cohort for r in records],
-            "subject": [r.subject for r in records],
-            "group": [r.group for r in records],
-        }
-    )
-    splits = split_subjects(table, (0.67, 0.17, 0.16), seed=0)
-    splits_path = root / "splits.tsv"
-    splits.to_csv(splits_path, sep="\t", index=False)
-    return shard, splits_path
+    """``(shard, splits)`` of six phantom rats with train, val and test subjects."""
+    return write_tiny_cohort(tmp_path_factory.mktemp("tiny_cohort"))
