@@ -36,6 +36,8 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=64, help="crop side in pixels")
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--nets", nargs="+", default=["myonet", "resmyonet"])
+    parser.add_argument("--max-displacement", type=float, help="D in mm (default: species)")
+    parser.add_argument("--myocardium-weight", type=float, default=1.0, help="loss weight")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--workdir", help="keep the run here (default: a temporary folder)")
     return parser.parse_args()
@@ -74,6 +76,8 @@ def config(args: argparse.Namespace) -> dict:
                     "base_width": args.base_width,
                     "epochs": args.epochs,
                     "batch_size": 4,
+                    "max_displacement_mm": args.max_displacement,
+                    "loss": {"myocardium": args.myocardium_weight},
                 },
             }
         },

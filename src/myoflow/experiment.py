@@ -24,6 +24,7 @@ MYONET_DEFAULTS: dict[str, Any] = {
     "optimizer": "rmsprop",
     "loss": {"mse": 1.0, "smooth_l1": 1.0, "myocardium": 1.0},
     "augment_flips": True,
+    "target_margin_px": 2,
     "seed": 0,
     "compile": "auto",
     "channels_last": "auto",

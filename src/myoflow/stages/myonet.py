@@ -94,8 +94,14 @@ def train_stage(
     train(
         model,
         net_signature(experiment, net),
-        DisplacementDataset(train_refs, d, augment=bool(s["augment_flips"]), seed=int(s["seed"])),
-        DisplacementDataset(val_refs, d),
+        DisplacementDataset(
+            train_refs,
+            d,
+            augment=bool(s["augment_flips"]),
+            seed=int(s["seed"]),
+            margin_px=int(s["target_margin_px"]),
+        ),
+        DisplacementDataset(val_refs, d, margin_px=int(s["target_margin_px"])),
         TrainSettings.from_settings(s),
         out_dir,
         dev,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from myoflow.io.shards import read_shard
 from myoflow.preprocess.scaling import NETWORK_MIN, to_mm
@@ -101,3 +102,22 @@ def test_augmentation_depends_only_on_seed_epoch_and_index(tiny_cohort: tuple[Pa
 
 def torch_equal(a, b) -> bool:
     return bool((a == b).all())
+
+
+def test_target_margin_keeps_the_reference_beyond_the_myocardium(
+    tiny_cohort: tuple[Path, Path],
+) -> None:
+    shard, splits_path = tiny_cohort
+    refs = select([shard], read_splits([splits_path]), ["train"])
+    d = 3.0
+    _, target, mask = DisplacementDataset(refs, d, margin_px=2)[0]
+    rec = next(r for r in read_shard(shard) if r.key == refs[0].key)
+    myo = ed_mask(rec)
+    np.testing.assert_array_equal(mask[0, 0].numpy().astype(bool), myo)  # the loss mask is kept
+    v = target.numpy()
+    ring = ndimage.binary_dilation(myo, iterations=2) & ~myo
+    support = myo | ring
+    assert ring.sum() > 0.5 * myo.sum() ** 0.5
+    assert (v[:, :, ~support] == 0).all() and (v[:, :, support] >= NETWORK_MIN - 1e-7).all()
+    back = np.moveaxis(to_mm(v, d), 0, 1)
+    np.testing.assert_allclose(back[:, :, ring], rec.displacement[:, :, ring], atol=1e-5)
