@@ -108,15 +108,23 @@ def _read_group(g: h5py.Group) -> SliceRecord:
     )
 
 
+def open_shard(path: str | os.PathLike[str]) -> h5py.File:
+    """Open a shard for reading; a missing, truncated or foreign file is an error naming it."""
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise OSError(f"{os.fspath(path)}: cannot read the record shard ({error})") from error
+
+
 def shard_keys(path: str | os.PathLike[str]) -> list[str]:
     """Keys (``subject/slice_id``) of the records in a shard, in file order."""
-    with h5py.File(path, "r") as h5:
+    with open_shard(path) as h5:
         return [f"{s}/{sl}" for s in h5 for sl in h5[s]]
 
 
 def read_shard(path: str | os.PathLike[str]) -> Iterator[SliceRecord]:
     """Yield the records of a shard one at a time (memory stays at one record)."""
-    with h5py.File(path, "r") as h5:
+    with open_shard(path) as h5:
         for subject in h5:
             for slice_id in h5[subject]:
                 yield _read_group(h5[subject][slice_id])
@@ -124,5 +132,5 @@ def read_shard(path: str | os.PathLike[str]) -> Iterator[SliceRecord]:
 
 def read_record(path: str | os.PathLike[str], key: str) -> SliceRecord:
     """Read one record by key."""
-    with h5py.File(path, "r") as h5:
+    with open_shard(path) as h5:
         return _read_group(h5[key])

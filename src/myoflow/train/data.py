@@ -35,7 +35,7 @@ from scipy import ndimage
 from torch.utils.data import Dataset
 
 from myoflow.errors import InputError
-from myoflow.io.shards import read_record
+from myoflow.io.shards import open_shard, read_record
 from myoflow.preprocess.scaling import to_network
 from myoflow.record import SliceRecord
 
@@ -73,7 +73,7 @@ def select(
     lookup = split_of(splits)
     refs = []
     for shard in shards:
-        with h5py.File(shard, "r") as h5:
+        with open_shard(shard) as h5:
             cohort = None
             for subject in h5:
                 for slice_id in h5[subject]:

@@ -90,3 +90,10 @@ def test_duplicate_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="duplicate record s1/mid"):
         write_shard(tmp_path / "x.h5", [_record("s1", "mid", 0), _record("s1", "mid", 1)])
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_truncated_shard_is_an_error_naming_the_file(tmp_path) -> None:
+    path = tmp_path / "shard-007.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    with pytest.raises(OSError, match=r"shard-007\.h5: cannot read the record shard"):
+        list(read_shard(path))
