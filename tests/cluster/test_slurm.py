@@ -21,7 +21,7 @@ from support.cluster import (
     slurm_unavailable,
     snakemake_slurm,
 )
-from support.workflow import completed_run, write_config
+from support.workflow import TINY_MYONET, completed_run, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.integration]
 
@@ -29,31 +29,6 @@ GPU_RULES = {"train_net", "predict_shard"}
 # Rules that are not local rules, so the profile must have sent them to SLURM.
 CPU_RULES = {"phantom_shard", "preprocess_shard", "evaluate_shard"}
 
-# The tiny MyoNet experiment of tests/integration/test_myonet_workflow.py: two networks, two
-# epochs, one small synthetic cohort; minutes on CPUs.
-TINY_MYONET = {
-    "preprocess": {"size": 32, "frames": 8},
-    "cohorts": {
-        "rats": {
-            "source": "synthetic",
-            "species": "rat",
-            "seed": 5,
-            "subjects": 6,
-            "slices": ["mid"],
-            "frames": 8,
-            "matrix": 96,
-            "groups": {"sham": {"fraction": 0.5}, "rt": {"fraction": 0.5, "global_scale": 0.7}},
-        }
-    },
-    "experiments": {
-        "tiny": {
-            "method": "myonet",
-            "cohorts": ["rats"],
-            "reference": "truth",
-            "settings": {"base_width": 2, "epochs": 2, "batch_size": 2, "compile": False},
-        }
-    },
-}
 TABLES = Path("results/experiments/tiny/tables")
 
 

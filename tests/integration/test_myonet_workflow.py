@@ -7,33 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from support.workflow import completed_run, read_tsv, snakemake
+from support.workflow import TINY_MYONET, completed_run, read_tsv, snakemake
 
 pytestmark = pytest.mark.integration
-
-TINY_MYONET = {
-    "preprocess": {"size": 32, "frames": 8},
-    "cohorts": {
-        "rats": {
-            "source": "synthetic",
-            "species": "rat",
-            "seed": 5,
-            "subjects": 6,
-            "slices": ["mid"],
-            "frames": 8,
-            "matrix": 96,
-            "groups": {"sham": {"fraction": 0.5}, "rt": {"fraction": 0.5, "global_scale": 0.7}},
-        }
-    },
-    "experiments": {
-        "tiny": {
-            "method": "myonet",
-            "cohorts": ["rats"],
-            "reference": "truth",
-            "settings": {"base_width": 2, "epochs": 2, "batch_size": 2, "compile": False},
-        }
-    },
-}
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,31 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
+#: A MyoNet experiment small enough for CI: two networks, two epochs, six phantom rats.
+TINY_MYONET = {
+    "preprocess": {"size": 32, "frames": 8},
+    "cohorts": {
+        "rats": {
+            "source": "synthetic",
+            "species": "rat",
+            "seed": 5,
+            "subjects": 6,
+            "slices": ["mid"],
+            "frames": 8,
+            "matrix": 96,
+            "groups": {"sham": {"fraction": 0.5}, "rt": {"fraction": 0.5, "global_scale": 0.7}},
+        }
+    },
+    "experiments": {
+        "tiny": {
+            "method": "myonet",
+            "cohorts": ["rats"],
+            "reference": "truth",
+            "settings": {"base_width": 2, "epochs": 2, "batch_size": 2, "compile": False},
+        }
+    },
+}
+
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
