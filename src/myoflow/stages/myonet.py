@@ -27,8 +27,9 @@ from myoflow.train.data import SPLIT_NAMES, read_splits, split_of
 
 log = logging.getLogger("myoflow.stages")
 
+#: Resolutions of both networks (paper 000: five encoder and five decoder levels).
 LEVELS = 5
-#: What each network predicts, and the trivial baseline every accuracy is shown next to.
+#: The method name of the trivial zero-displacement baseline every accuracy is shown next to.
 ZERO = "zero"
 
 
@@ -217,7 +218,7 @@ def evaluate_record(
     ids = _slice_columns(experiment, rec, split)
     fields = {"reference": ref, **{n: p.astype(np.float64) for n, p in predictions.items()}}
     metrics = []
-    for name, field in [*list(fields.items())[1:], (ZERO, np.zeros_like(ref))]:
+    for name, field in [*predictions.items(), (ZERO, np.zeros_like(ref))]:
         row = displacement_metrics(field, ref, mask, d)
         metrics.append({**ids, "method": name, "against": "reference", **row})
     curves, summaries = [], []
