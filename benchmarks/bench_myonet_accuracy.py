@@ -39,7 +39,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument(
         "--max-displacement", type=float, default=1.5, help="D in mm (the phantom rats' 99.9th pct)"
     )
-    parser.add_argument("--myocardium-weight", type=float, default=1.0, help="loss weight")
+    parser.add_argument("--myocardium-weight", type=float, default=10.0, help="loss weight")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--workdir", help="keep the run here (default: a temporary folder)")
     return parser.parse_args()

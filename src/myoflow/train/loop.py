@@ -67,7 +67,7 @@ class TrainSettings:
     lr: float = 1e-3
     optimizer: str = "rmsprop"
     loss: dict[str, float] = field(
-        default_factory=lambda: {"mse": 1.0, "smooth_l1": 1.0, "myocardium": 1.0}
+        default_factory=lambda: {"mse": 1.0, "smooth_l1": 1.0, "myocardium": 10.0}
     )
     seed: int = 0
     compile: str | bool = "auto"
