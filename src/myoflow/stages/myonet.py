@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from myoflow.io.atomic import write_tsv
-from myoflow.io.shards import read_shard, write_shard
+from myoflow.io.shards import read_record, read_shard, shard_keys, write_shard
 from myoflow.record import SliceRecord
 from myoflow.tables import DISPLACEMENT_METRICS, STRAIN_CURVES, STRAIN_SUMMARY
 from myoflow.train.data import SPLIT_NAMES, read_splits, split_of
@@ -355,24 +355,36 @@ def tables_stage(
 
 def _figure_slice(
     experiment: dict[str, Any],
+    summary: pd.DataFrame,
     references: Sequence[str | os.PathLike[str]],
     predictions: Sequence[str | os.PathLike[str]],
 ) -> tuple[SliceRecord, np.ndarray, dict[str, np.ndarray]]:
-    """The first predicted mid-ventricular slice (else the first predicted one), its reference
-    displacement and the networks' predictions."""
+    """The first evaluated mid-ventricular slice (else the first evaluated one) of the first
+    cohort, its reference displacement and the networks' predictions.
+
+    The slice is chosen from the summary table and then read alone, so a large cohort's
+    predictions are never loaded for one figure.
+    """
     nets = list(experiment["settings"]["nets"])
-    per_net: dict[str, dict[str, np.ndarray]] = {net: {} for net in nets}
-    for path in predictions:
-        net = Path(path).parents[1].name  # .../predictions/<net>/<cohort>/shard-NNN.h5
-        per_net[net].update(read_predictions(path))
-    chosen: SliceRecord | None = None
+    rows = summary[summary["cohort"] == experiment["cohorts"][0]]
+    if rows.empty:
+        raise ValueError("no evaluated slice to show in Fig. 4")
+    mid = rows[rows["position"] == "mid"]
+    first = (mid if len(mid) else rows).iloc[0]
+    key = f"{first['subject']}/{first['slice_id']}"
+    # .../predictions/<net>/<cohort>/shard-NNN.h5 pairs with .../preprocessed/shard-NNN.h5
+    predicted = {(Path(p).parents[1].name, Path(p).name): p for p in predictions}
     for path in references:
-        for rec in read_shard(path):
-            if rec.key in per_net[nets[0]] and (chosen is None or chosen.position != "mid"):
-                chosen = rec
-    if chosen is None or chosen.displacement is None:
-        raise ValueError("no predicted slice with a reference displacement to show in Fig. 4")
-    return chosen, chosen.displacement, {net: per_net[net][chosen.key] for net in nets}
+        if key in shard_keys(path):
+            rec = read_record(path, key)
+            fields = {net: read_record(predicted[net, Path(path).name], key) for net in nets}
+            break
+    else:
+        raise ValueError(f"slice {key} is in no preprocessed shard of the first cohort")
+    shown = {net: f.displacement for net, f in fields.items() if f.displacement is not None}
+    if rec.displacement is None or len(shown) != len(nets):
+        raise ValueError(f"slice {key} lacks a reference or predicted displacement")
+    return rec, rec.displacement, shown
 
 
 def figures_stage(
@@ -394,7 +406,7 @@ def figures_stage(
 
     nets = list(experiment["settings"]["nets"])
     summary = _read(summary_path)
-    rec, reference, fields = _figure_slice(experiment, references, predictions)
+    rec, reference, fields = _figure_slice(experiment, summary, references, predictions)
     frame = rec.es_frame if rec.es_frame is not None else rec.n_frames // 2
     figures.fig_displacement(
         reference,

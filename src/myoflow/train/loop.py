@@ -40,6 +40,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from myoflow.experiment import MYONET_DEFAULTS
 from myoflow.io.atomic import atomic_path, write_tsv
 from myoflow.tables import HISTORY
 from myoflow.train.data import DisplacementDataset
@@ -60,18 +61,16 @@ class TrainingError(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """The training options of an experiment (paper 000 defaults)."""
+    """The training options of an experiment; defaults are the experiment defaults."""
 
-    epochs: int = 100
-    batch_size: int = 4
-    lr: float = 1e-3
-    optimizer: str = "rmsprop"
-    loss: dict[str, float] = field(
-        default_factory=lambda: {"mse": 1.0, "smooth_l1": 1.0, "myocardium": 10.0}
-    )
-    seed: int = 0
-    compile: str | bool = "auto"
-    channels_last: str | bool = "auto"
+    epochs: int = MYONET_DEFAULTS["epochs"]
+    batch_size: int = MYONET_DEFAULTS["batch_size"]
+    lr: float = MYONET_DEFAULTS["lr"]
+    optimizer: str = MYONET_DEFAULTS["optimizer"]
+    loss: dict[str, float] = field(default_factory=lambda: dict(MYONET_DEFAULTS["loss"]))
+    seed: int = MYONET_DEFAULTS["seed"]
+    compile: str | bool = MYONET_DEFAULTS["compile"]
+    channels_last: str | bool = MYONET_DEFAULTS["channels_last"]
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> TrainSettings:
