@@ -1,0 +1,96 @@
+"""One entry point for every tracker: a record in, the canonical displacement and landmarks out.
+
+The trackers themselves (``harp``, ``sinmod``) work in pixels on a bare image series; this module
+checks the record, finds the tag peaks, seeds the 168 landmarks (the record's own at ED when it has
+them, else from the ED mask), runs the tracker and converts to the record's millimetres.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from myoflow.record import SliceRecord
+from myoflow.tracking.common import (
+    TrackOutput,
+    ed_region,
+    extend_nearest,
+    seed_landmarks,
+    tagged_series,
+)
+from myoflow.tracking.spectrum import NoTagPeaksError, TagPeaks, find_tag_peaks
+
+TRACKERS = ("harp", "sinmod")
+
+
+@dataclass
+class TrackResult:
+    """Tracked motion of one slice in the record's conventions.
+
+    ``displacement`` ``[T, 2, H, W]`` mm, Lagrangian from ED (tracked on the ED myocardium,
+    nearest-tracked extension elsewhere); ``landmarks`` ``[T, 2, 168]`` mm; ``region`` the tracked
+    ED pixels; ``peaks`` the tag peaks found; ``diagnostics`` the tracker's own numbers.
+    """
+
+    displacement: np.ndarray
+    landmarks: np.ndarray
+    region: np.ndarray
+    peaks: TagPeaks
+    diagnostics: dict[str, float] = field(default_factory=dict)
+
+
+def _run(
+    tracker: str,
+    images: np.ndarray,
+    region: np.ndarray,
+    points: np.ndarray,
+    peaks: TagPeaks,
+    options: Mapping[str, Any],
+) -> TrackOutput:
+    if tracker == "harp":
+        from myoflow.tracking import harp
+
+        return harp.track(images, region, points, peaks, harp.HarpOptions.from_dict(options))
+    if tracker == "sinmod":
+        from myoflow.tracking import sinmod
+
+        return sinmod.track(images, region, points, peaks, sinmod.SinModOptions.from_dict(options))
+    raise ValueError(f"unknown tracker {tracker!r}; choose one of {list(TRACKERS)}")
+
+
+def track_record(
+    rec: SliceRecord, tracker: str, options: Mapping[str, Any] | None = None
+) -> TrackResult:
+    """Track the tagged series of ``rec`` with ``tracker`` ('harp' or 'sinmod').
+
+    Raises the record's InputError (naming cohort, subject, slice and file) when the record has no
+    usable tagged series, no ED mask, or no tag peaks.
+    """
+    if tracker not in TRACKERS:
+        raise ValueError(f"unknown tracker {tracker!r}; choose one of {list(TRACKERS)}")
+    images = tagged_series(rec)
+    region = ed_region(rec)
+    try:
+        peaks = find_tag_peaks(images[0])
+    except NoTagPeaksError as error:
+        raise rec.error(str(error), "tagged") from error
+    sy, sx = rec.pixel_spacing_mm
+    if rec.landmarks is not None:
+        seeds_mm = np.asarray(rec.landmarks[0], dtype=float)
+    else:
+        seeds_mm = seed_landmarks(region, rec.pixel_spacing_mm, rec.rv_insertion_mm)
+    seeds_px = np.stack([seeds_mm[0] / sx, seeds_mm[1] / sy], axis=-1)
+    out = _run(tracker, images, region, seeds_px, peaks, options or {})
+    scale = np.array([sx, sy])
+    disp = extend_nearest(out.displacement, region) * scale[None, :, None, None]
+    landmarks = np.moveaxis(out.points * scale, -1, 1)
+    return TrackResult(
+        displacement=disp.astype(np.float32),
+        landmarks=landmarks.astype(np.float32),
+        region=region,
+        peaks=peaks,
+        diagnostics=dict(out.diagnostics),
+    )
