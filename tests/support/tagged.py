@@ -52,7 +52,9 @@ def affine_series(
     else:
         r = np.hypot(refs_arr[:, 0] - centre, refs_arr[:, 1] - centre)
         tissue = ((r >= annulus[0]) & (r <= annulus[1])).astype(float)
-    tags = TagGrid(pattern=pattern, spacing_mm=period_px, angle_deg=angle_deg, offset_rad=(0.3, 1.1))
+    tags = TagGrid(
+        pattern=pattern, spacing_mm=period_px, angle_deg=angle_deg, offset_rad=(0.3, 1.1)
+    )
     times = np.arange(len(maps)) * frame_ms
     images = apply_tagging(tissue, refs_arr, times, tags, t1_ms)
     if snr is not None:

@@ -81,9 +81,18 @@ def radial_circumferential(
 
     ``mask`` is the ED myocardium (the Lagrangian reference); pixels outside it are NaN.
     """
-    f = deformation_gradient(displacement, spacing_mm, mask)
+    return strain_from_deformation(
+        deformation_gradient(displacement, spacing_mm, mask), spacing_mm, centroid_mm
+    )
+
+
+def strain_from_deformation(
+    f: np.ndarray, spacing_mm: tuple[float, float], centroid_mm: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The maps of ``radial_circumferential`` from a deformation gradient ``[T, 2, 2, H, W]``
+    (mm units), for methods that measure F directly (HARP strain from phase gradients)."""
     e = green_lagrange(f)
-    _, e_r, e_c = polar_grid(displacement.shape[-2:], spacing_mm, centroid_mm)
+    _, e_r, e_c = polar_grid(f.shape[-2:], spacing_mm, centroid_mm)
     err = directional(e, e_r)
     ecc = directional(e, e_c)
     return {

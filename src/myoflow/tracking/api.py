@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from myoflow.record import SliceRecord
+from myoflow.strain.aha import lv_centroid_mm
+from myoflow.strain.green import radial_circumferential, strain_from_deformation
 from myoflow.tracking.common import (
     TrackOutput,
     ed_region,
@@ -32,7 +34,9 @@ class TrackResult:
 
     ``displacement`` ``[T, 2, H, W]`` mm, Lagrangian from ED (tracked on the ED myocardium,
     nearest-tracked extension elsewhere); ``landmarks`` ``[T, 2, 168]`` mm; ``region`` the tracked
-    ED pixels; ``peaks`` the tag peaks found; ``diagnostics`` the tracker's own numbers.
+    ED pixels; ``peaks`` the tag peaks found; ``diagnostics`` the tracker's own numbers;
+    ``deformation`` the deformation gradient ``[T, 2, 2, H, W]`` in mm units where the tracker
+    measures it (HARP, from phase gradients), else None.
     """
 
     displacement: np.ndarray
@@ -40,6 +44,20 @@ class TrackResult:
     region: np.ndarray
     peaks: TagPeaks
     diagnostics: dict[str, float] = field(default_factory=dict)
+    deformation: np.ndarray | None = None
+
+    def strain_maps(self, spacing_mm: tuple[float, float]) -> dict[str, np.ndarray]:
+        """Per-pixel Err/Ecc maps ``[T, H, W]`` (Green and engineering) on the ED myocardium.
+
+        From the measured deformation gradient when there is one (HARP strain), else from the
+        displacement's finite differences, about the ED blood-pool centroid.
+        """
+        centroid = lv_centroid_mm(self.region.astype(np.uint8), spacing_mm)
+        if self.deformation is not None:
+            return strain_from_deformation(self.deformation, spacing_mm, centroid)
+        return radial_circumferential(
+            self.displacement.astype(np.float64), spacing_mm, centroid, self.region
+        )
 
 
 def _run(
@@ -87,10 +105,16 @@ def track_record(
     scale = np.array([sx, sy])
     disp = extend_nearest(out.displacement, region) * scale[None, :, None, None]
     landmarks = np.moveaxis(out.points * scale, -1, 1)
+    deformation = None
+    if out.deformation is not None:
+        # F in mm: x_mm = S x_px with S = diag(sx, sy), so F_mm[i, j] = F_px[i, j] s_i / s_j
+        ratio = scale[:, None] / scale[None, :]
+        deformation = out.deformation * ratio[None, :, :, None, None]
     return TrackResult(
         displacement=disp.astype(np.float32),
         landmarks=landmarks.astype(np.float32),
         region=region,
         peaks=peaks,
         diagnostics=dict(out.diagnostics),
+        deformation=deformation,
     )

@@ -25,11 +25,14 @@ from myoflow.strain.aha import lv_centroid_mm, orientation
 @dataclass
 class TrackOutput:
     """A tracker's result in pixels: ``displacement`` ``[T, 2, H, W]`` (x, y) on the ED grid,
-    ``points`` ``[T, N, 2]`` positions (x, y) of the seeded sub-pixel points, diagnostics."""
+    ``points`` ``[T, N, 2]`` positions (x, y) of the seeded sub-pixel points, diagnostics, and,
+    from trackers that measure it directly (HARP), the deformation gradient ``[T, 2, 2, H, W]``
+    (``F[i, j] = dx_i / dX_j`` in pixel units, NaN outside the tracked region)."""
 
     displacement: np.ndarray
     points: np.ndarray
     diagnostics: dict[str, float] = field(default_factory=dict)
+    deformation: np.ndarray | None = None
 
 
 def ed_region(rec: SliceRecord) -> np.ndarray:

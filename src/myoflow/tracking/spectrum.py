@@ -80,10 +80,7 @@ def _prominence_map(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     sorted_power = power.ravel()[order]
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     medians = np.array(
-        [
-            np.median(sorted_power[s : s + c]) if c else np.inf
-            for s, c in zip(starts, counts)
-        ]
+        [np.median(sorted_power[s : s + c]) if c else np.inf for s, c in zip(starts, counts)]
     )
     return power / np.maximum(medians[ring], np.finfo(float).tiny), power, kx, ky
 
@@ -124,7 +121,7 @@ def find_tag_peaks(
     allowed = half & (radius >= lo) & (radius <= hi)
     if not allowed.any():
         raise NoTagPeaksError(f"a {frame.shape[0]}x{frame.shape[1]} frame is too small for tags")
-    local_max = ndimage.maximum_filter(prom, size=3, mode="wrap") == prom
+    local_max = ndimage.maximum_filter(power, size=3, mode="wrap") == power
     candidates = np.flatnonzero((allowed & local_max).ravel())
     values = prom.ravel()[candidates]
     powers = power.ravel()[candidates]
@@ -143,7 +140,7 @@ def find_tag_peaks(
     k = np.empty((2, 2))
     for d, flat in enumerate(pair):
         r, c = divmod(int(flat), w)
-        dr, dc = _refine(prom, r, c)
+        dr, dc = _refine(power, r, c)
         k[d] = (kx[r, c] + dc / w, ky[r, c] + dr / h)
     return TagPeaks(k=k, prominence=(float(prom.ravel()[pair[0]]), float(prom.ravel()[pair[1]])))
 
@@ -175,8 +172,12 @@ def gaussian_bandpass(shape: tuple[int, int], k: np.ndarray, width: float) -> np
     """A one-sided Gaussian band-pass ``[H, W]`` centred on wave vector ``k`` (cycles/pixel).
 
     ``width`` is the standard deviation as a fraction of ``|k|``: it keeps the tag harmonic and
-    its modulation by motion, and rejects the DC peak, the mirror peak -k and the other direction.
+    its modulation by motion, and rejects the DC peak (exactly: it is notched), the mirror peak -k
+    and the other direction.
     """
     kx, ky = frequencies(shape)
     sigma = width * float(np.hypot(*k))
-    return np.exp(-((kx - k[0]) ** 2 + (ky - k[1]) ** 2) / (2.0 * sigma * sigma))
+    band = np.exp(-((kx - k[0]) ** 2 + (ky - k[1]) ** 2) / (2.0 * sigma * sigma))
+    # a notch of the same width at DC: as tags fade, the untagged signal (DC) grows while the
+    # harmonic shrinks, and the Gaussian's tail at DC would otherwise bias the harmonic phase
+    return band * (1.0 - np.exp(-(kx * kx + ky * ky) / (2.0 * sigma * sigma)))
