@@ -53,7 +53,7 @@ class HarpOptions:
     """HARP tunables (config ``tracking: harp:``); the defaults were measured on the phantom."""
 
     #: band-pass standard deviation as a fraction of the tag frequency |k|
-    filter_width: float = 0.3
+    filter_width: float = 0.35
     #: Newton iterations per frame (each is one bilinear sample of six complex images)
     iterations: int = 8
     #: largest Newton step, in tag periods (keeps a weak-harmonic point from flying off)
