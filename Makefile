@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CORES ?= 2
 SNAKEMAKE := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/snakemake
 
-.PHONY: install demo test report bench bench-accuracy clean
+.PHONY: install demo test report bench bench-accuracy bench-tracking clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,6 +36,9 @@ bench: install
 
 bench-accuracy: install
 	$(PY) benchmarks/bench_myonet_accuracy.py --cores $(CORES)
+
+bench-tracking: install
+	$(PY) benchmarks/bench_tracking.py
 
 clean:
 	rm -rf results .snakemake

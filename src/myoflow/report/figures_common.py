@@ -31,6 +31,8 @@ METHOD_COLOURS = {
     "zero": "#bcbd22",
     "myonet": "#1f77b4",
     "resmyonet": "#ff7f0e",
+    "harp": "#d62728",
+    "sinmod": "#2ca02c",
 }
 #: Colours for methods not listed above, picked by a checksum of the name. A checksum (not the
 #: order of appearance, not Python's salted ``hash``) gives a method the same colour in every

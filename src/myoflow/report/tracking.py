@@ -46,9 +46,6 @@ from myoflow.tracking.validation import (
 
 #: Species line styles and markers in the figure (a species not listed gets the first ones).
 SPECIES_STYLE = {"rat": ("-", "o"), "mouse": ("-.", "^"), "human": ("--", "s")}
-#: Strong, distinct colours for the trackers (the checksum fallback of ``method_colour`` gives
-#: both a pale tint); any other method keeps its project-wide colour.
-TRACKER_COLOURS = {"harp": "#d62728", "sinmod": "#2ca02c"}
 #: The SNR at which panels (b)-(d) are drawn when it is part of the sweep (the issue's aim).
 REFERENCE_SNR = 20.0
 #: Columns of the Markdown's cell table: the headline numbers, not every statistic of the TSV.
@@ -79,10 +76,6 @@ def reference_snr(snrs: Sequence[float]) -> float:
     if not values:
         raise ValueError("no SNR values")
     return min(values, key=lambda s: (abs(np.log(s / REFERENCE_SNR)), s))
-
-
-def _colour(method: str) -> str:
-    return TRACKER_COLOURS.get(method) or method_colour(method)
 
 
 def _species_style(species: str) -> tuple[str, str]:
@@ -224,7 +217,7 @@ def _line_panel(ax: Axes, cells: pd.DataFrame, over: str, title: str) -> None:
             linestyle=":" if method == ZERO else style,
             marker=marker,
             markersize=4,
-            color=_colour(method),
+            color=method_colour(method),
             label=f"{method}, {species}",
         )
     ax.axhline(AIM_ES_MEAN_PX, color="black", linestyle=":", linewidth=1.0)
@@ -265,8 +258,8 @@ def _segment_panel(ax: Axes, pooled: pd.DataFrame, strain: str, title: str) -> N
             markersize=4,
             capsize=2,
             elinewidth=0.8,
-            color=_colour(method),
-            markerfacecolor="white" if style == "--" else _colour(method),
+            color=method_colour(method),
+            markerfacecolor="white" if style == "--" else method_colour(method),
             label=f"{method}, {species}",
         )
     ax.axhline(0.0, color="black", linewidth=0.6)
