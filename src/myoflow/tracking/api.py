@@ -99,7 +99,10 @@ def track_record(
     if rec.landmarks is not None:
         seeds_mm = np.asarray(rec.landmarks[0], dtype=float)
     else:
-        seeds_mm = seed_landmarks(region, rec.pixel_spacing_mm, rec.rv_insertion_mm)
+        try:
+            seeds_mm = seed_landmarks(region, rec.pixel_spacing_mm, rec.rv_insertion_mm)
+        except ValueError as error:
+            raise rec.error(f"cannot place the 168 landmarks: {error}", "mask") from error
     seeds_px = np.stack([seeds_mm[0] / sx, seeds_mm[1] / sy], axis=-1)
     out = _run(tracker, images, region, seeds_px, peaks, options or {})
     scale = np.array([sx, sy])

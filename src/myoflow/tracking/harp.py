@@ -67,20 +67,23 @@ class HarpOptions:
 
     @classmethod
     def from_dict(cls, options: Mapping[str, Any]) -> HarpOptions:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
+        """Options from a plain dict; unknown keys and bad values raise ConfigError naming them."""
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(options) - set(known))
         if unknown:
             raise ConfigError(
                 f"tracking.harp: unknown option(s) {unknown}; allowed: {sorted(known)}"
             )
-        values = {k: type(getattr(cls, k))(v) for k, v in options.items()}
-        opts = cls(**values)
-        if opts.filter_width <= 0 or opts.iterations < 1 or opts.max_step_periods <= 0:
-            raise ConfigError(
-                f"tracking.harp: filter_width, iterations, max_step_periods must be "
-                f"positive, got {options}"
-            )
-        return opts
+        problems = []
+        for name, value in options.items():
+            want_int = known[name] == "int"
+            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not is_number or (want_int and not isinstance(value, int)) or value <= 0:
+                kind = "a positive integer" if want_int else "a positive number"
+                problems.append(f"{name}: must be {kind}, got {value!r}")
+        if problems:
+            raise ConfigError("tracking.harp: " + "; ".join(problems))
+        return cls(**dict(options))
 
 
 #: Newton stops early when every residual phase is below this (radians; 1e-4 rad is 1e-4 / 2 pi

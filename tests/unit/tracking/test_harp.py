@@ -95,6 +95,8 @@ def test_noisy_annulus_with_tags_at_an_angle() -> None:
 def test_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="unknown option.*filter"):
         harp.HarpOptions.from_dict({"filter": 0.3})
-    with pytest.raises(ConfigError, match="positive"):
+    with pytest.raises(ConfigError, match="filter_width: must be a positive number"):
         harp.HarpOptions.from_dict({"filter_width": 0.0})
+    with pytest.raises(ConfigError, match="iterations: must be a positive integer, got 'many'"):
+        harp.HarpOptions.from_dict({"iterations": "many"})
     assert harp.HarpOptions.from_dict({"iterations": 4}).iterations == 4

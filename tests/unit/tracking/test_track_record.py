@@ -86,6 +86,16 @@ def test_missing_inputs_are_refused(rat, change, message) -> None:
         track_record(rat.replace(**change), "harp")
 
 
+def test_mask_without_a_ring_is_refused_by_name(rat) -> None:
+    # two blobs in opposite corners: most rays from their common centroid meet neither
+    blob = np.zeros_like(rat.mask)
+    blob[:, :4, :4] = 1
+    blob[:, -4:, -4:] = 1
+    with pytest.raises(InputError, match="cannot place the 168 landmarks") as info:
+        track_record(rat.replace(mask=blob, landmarks=None), "harp")
+    assert info.value.subject == rat.subject
+
+
 def test_unknown_tracker_is_refused(rat) -> None:
     with pytest.raises(ValueError, match="unknown tracker"):
         track_record(rat, "optical-flow")
