@@ -14,6 +14,8 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/cohort.smk"
 include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/tracking.smk"
+include: "workflow/rules/tracking_validation.smk"
 include: "workflow/rules/myonet.smk"
 
 

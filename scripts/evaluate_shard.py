@@ -18,6 +18,12 @@ def main() -> None:
     parser.add_argument(
         "--predictions", nargs="+", required=True, help="prediction shards, one per network (HDF5)"
     )
+    parser.add_argument(
+        "--tracked",
+        nargs="*",
+        default=[],
+        help="the shard's tracking shard (HDF5), the reference of a tracker experiment",
+    )
     parser.add_argument("--metrics", required=True, help="output displacement metrics (TSV)")
     parser.add_argument("--curves", required=True, help="output strain curves (TSV)")
     parser.add_argument("--summary", required=True, help="output strain summary (TSV)")
@@ -31,6 +37,7 @@ def main() -> None:
         args.metrics,
         args.curves,
         args.summary,
+        tracked=args.tracked,
     )
 
 

@@ -16,6 +16,12 @@ def main() -> None:
     parser.add_argument("--net", required=True, help="network name (myonet, resmyonet)")
     parser.add_argument("--shards", nargs="+", required=True, help="preprocessed shards (HDF5)")
     parser.add_argument("--splits", nargs="+", required=True, help="split tables (TSV)")
+    parser.add_argument(
+        "--tracked",
+        nargs="*",
+        default=[],
+        help="tracking shards (HDF5) whose displacement is the target (tracker references)",
+    )
     parser.add_argument("--out-dir", required=True, help="model folder (best.pt, history.tsv)")
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
@@ -29,6 +35,7 @@ def main() -> None:
         args.out_dir,
         device=args.device,
         threads=args.threads,
+        tracked=args.tracked,
     )
 
 

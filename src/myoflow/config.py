@@ -3,7 +3,7 @@
 Snakemake's ``validate`` checks config.yaml against ``workflow/schemas/config.schema.yaml`` and
 fills defaults; this module turns jsonschema's terse errors into messages that name the key and
 what is allowed, adds the checks a schema cannot express (group sizes, split fractions, experiment
-cohorts), and computes the per-cohort shard plan cheaply enough for Snakemake's parse time (a
+cohorts, the options of the trackers in use), and computes the per-cohort shard plan cheaply enough for Snakemake's parse time (a
 10^5-slice cohort must build its DAG in seconds: no per-subject file access here).
 """
 
@@ -39,6 +39,21 @@ PREPROCESS_DEFAULTS: dict[str, Any] = {
 }
 MAX_DISPLACEMENT_MM = {"rat": 3.0, "mouse": 1.5, "human": 15.0}
 SPLIT_TOLERANCE = 1e-6
+#: The tagged-image trackers an experiment may name as its reference (``myoflow.tracking.api``
+#: has the same tuple; kept here so that parsing the config does not import the trackers).
+TRACKERS = ("harp", "sinmod")
+#: ``tracking_validation:`` defaults (the schema holds the same; a test keeps them in step).
+TRACKING_VALIDATION_DEFAULTS: dict[str, Any] = {
+    "enabled": False,
+    "trackers": ["harp", "sinmod"],
+    "species": ["rat", "human"],
+    "snr": [5, 10, 20, 40],
+    "spacing_px": [3, 4, 5, 6],
+    "slices": 2,
+    "seed": 0,
+}
+#: The image series a record can carry; a tracker needs ``tagged``.
+SERIES = ("cine", "tagged")
 
 
 def load_schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
@@ -163,7 +178,48 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
                 f"config.experiments.{name}.cohorts: unknown cohort(s) {missing}; "
                 f"defined cohorts: {', '.join(config['cohorts'])}"
             )
+    for tracker in trackers_in_use(config):
+        tracker_options(config, tracker)
     return config
+
+
+def trackers_in_use(config: dict[str, Any]) -> list[str]:
+    """Trackers the run needs: experiments' tracker references and the enabled validation's."""
+    used = {exp.get("reference") for exp in config.get("experiments", {}).values()}
+    validation = config.get("tracking_validation", {})
+    if validation.get("enabled", TRACKING_VALIDATION_DEFAULTS["enabled"]):
+        used.update(validation.get("trackers", TRACKING_VALIDATION_DEFAULTS["trackers"]))
+    return [t for t in TRACKERS if t in used]
+
+
+def tracker_options(config: dict[str, Any], tracker: str) -> Any:
+    """The checked options object of ``tracker`` from ``config.tracking.<tracker>``.
+
+    Imports the tracker's module (only called for the trackers in use, so parsing a config
+    without them stays cheap). Raises ConfigError naming the key for an unknown option or a value
+    of the wrong kind.
+    """
+    given = config.get("tracking", {}).get(tracker, {})
+    where = f"config.tracking.{tracker}"
+    try:
+        if tracker == "harp":
+            from myoflow.tracking.harp import HarpOptions
+
+            return HarpOptions.from_dict(given)
+        if tracker == "sinmod":
+            from myoflow.tracking.sinmod import SinModOptions
+
+            return SinModOptions.from_dict(given)
+    except (TypeError, ValueError) as error:  # ConfigError is a ValueError
+        text = str(error)
+        for prefix in (f"{where}:", f"tracking.{tracker}:", f"{tracker}:"):
+            if text.startswith(prefix):
+                text = text[len(prefix) :].lstrip()
+                break
+        if not isinstance(error, ConfigError):
+            text = f"a value has the wrong type or range ({text}); options given: {given}"
+        raise ConfigError(f"{where}: {text}") from error
+    raise ConfigError(f"unknown tracker {tracker!r}; choose one of {list(TRACKERS)}")
 
 
 def preprocess_options(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -221,13 +277,27 @@ def cohort_table(cohort_name: str, cohort: dict[str, Any], base: Path):  # -> pa
 
 def shard_plan(cohort_name: str, cohort: dict[str, Any], base: Path) -> ShardPlan:
     """The shard plan of a cohort, from the config alone (synthetic) or one manifest read."""
+    return cohort_plan(cohort_name, cohort, base)[0]
+
+
+def cohort_plan(
+    cohort_name: str, cohort: dict[str, Any], base: Path
+) -> tuple[ShardPlan, frozenset[str]]:
+    """The shard plan and the image series (``SERIES``) the cohort's records can carry.
+
+    One manifest read gives both: a series is available when its column exists and names at
+    least one file (synthetic cohorts have cine and tagged series, ACDC folders cine only).
+    """
     if cohort["source"] == "synthetic":
         n = cohort["subjects"] * len(cohort["slices"])
+        series = frozenset(SERIES)
     else:
-        n = len(cohort_table(cohort_name, cohort, base))
+        table = cohort_table(cohort_name, cohort, base)
+        n = len(table)
+        series = frozenset(c for c in SERIES if c in table and table[c].notna().any())
     if n == 0:
         raise ConfigError(f"cohort {cohort_name} has no slices")
-    return ShardPlan(n_slices=n, shard_size=cohort["shard_size"])
+    return ShardPlan(n_slices=n, shard_size=cohort["shard_size"]), series
 
 
 def cohort_json(config: dict[str, Any], name: str, base: Path) -> str:

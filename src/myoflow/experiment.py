@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from myoflow.config import preprocess_options
+from myoflow.config import TRACKERS, preprocess_options
 from myoflow.errors import ConfigError
 
 #: MyoNet / ResMyoNet settings (paper 000, sections 2.4-2.5); config.yaml may override any key.
@@ -38,11 +39,20 @@ MYONET_DEFAULTS: dict[str, Any] = {
 NETS = ("myonet", "resmyonet")
 
 
-def myonet_settings(config: dict[str, Any], name: str) -> dict[str, Any]:
+def myonet_settings(
+    config: dict[str, Any],
+    name: str,
+    series: Mapping[str, Collection[str]] | None = None,
+) -> dict[str, Any]:
     """The experiment's settings with defaults, its cohorts, reference and displacement scale.
 
     One scale D serves every cohort of the experiment (the network has one output range): the
     experiment's own ``max_displacement_mm`` or else the largest of its cohorts' values.
+
+    ``tracker`` is the tagged-image tracker that computes the reference (``reference: harp`` or
+    ``sinmod``), else None. A tracker needs tagged series: an ACDC cohort (cine only) is refused,
+    and so is a manifest cohort whose manifest lists none, when ``series`` (cohort -> the image
+    series its manifest provides, ``myoflow.config.cohort_plan``) says so.
     """
     exp = config["experiments"][name]
     settings = copy.deepcopy(MYONET_DEFAULTS)
@@ -55,11 +65,15 @@ def myonet_settings(config: dict[str, Any], name: str) -> dict[str, Any]:
             f"config.experiments.{name}.settings.nets: unknown network(s) {unknown}; "
             f"choose from {list(NETS)}"
         )
-    if exp["reference"] in ("harp", "sinmod"):
-        raise ConfigError(
-            f"config.experiments.{name}.reference: {exp['reference']!r} needs the tagged-image "
-            "tracking stage, which is not in this version; use 'truth' or 'provided'"
-        )
+    tracker = exp["reference"] if exp["reference"] in TRACKERS else None
+    if tracker is not None:
+        untagged = [c for c in exp["cohorts"] if not _has_tagged(config, c, series)]
+        if untagged:
+            raise ConfigError(
+                f"config.experiments.{name}.reference: {tracker!r} tracks tagged images, but "
+                f"cohort(s) {untagged} have no tagged series (a manifest needs a `tagged` "
+                "column; ACDC folders hold cine only); use 'provided' or another cohort"
+            )
     if exp["reference"] == "truth":
         real = [c for c in exp["cohorts"] if config["cohorts"][c]["source"] != "synthetic"]
         if real:
@@ -76,10 +90,23 @@ def myonet_settings(config: dict[str, Any], name: str) -> dict[str, Any]:
         "method": exp["method"],
         "cohorts": list(exp["cohorts"]),
         "reference": exp["reference"],
+        "tracker": tracker,
         "synthetic": {c: config["cohorts"][c]["source"] == "synthetic" for c in exp["cohorts"]},
         "first_group": {c: _first_group(config["cohorts"][c]) for c in exp["cohorts"]},
         "settings": settings,
     }
+
+
+def _has_tagged(
+    config: dict[str, Any], cohort: str, series: Mapping[str, Collection[str]] | None
+) -> bool:
+    """Whether the cohort's records can carry a tagged series (unknown manifests: assume so)."""
+    source = config["cohorts"][cohort]["source"]
+    if source == "synthetic":
+        return True
+    if source == "acdc":
+        return False
+    return series is None or cohort not in series or "tagged" in series[cohort]
 
 
 def _first_group(cohort: dict[str, Any]) -> str | None:
@@ -88,5 +115,7 @@ def _first_group(cohort: dict[str, Any]) -> str | None:
     return next(iter(groups)) if groups else None
 
 
-def experiment_json(config: dict[str, Any], name: str) -> str:
-    return json.dumps(myonet_settings(config, name))
+def experiment_json(
+    config: dict[str, Any], name: str, series: Mapping[str, Collection[str]] | None = None
+) -> str:
+    return json.dumps(myonet_settings(config, name, series))

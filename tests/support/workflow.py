@@ -34,6 +34,8 @@ TINY_MYONET = {
             "settings": {"base_width": 2, "epochs": 2, "batch_size": 2, "compile": False},
         }
     },
+    # the trackers' validation sweep has its own tests; these runs are about the experiment
+    "tracking_validation": {"enabled": False},
 }
 
 

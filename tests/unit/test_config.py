@@ -8,7 +8,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from myoflow.config import ShardPlan, check_config, cohort_json, preprocess_options, shard_plan
+from myoflow.config import (
+    TRACKERS,
+    TRACKING_VALIDATION_DEFAULTS,
+    ShardPlan,
+    check_config,
+    cohort_json,
+    cohort_plan,
+    load_schema,
+    preprocess_options,
+    shard_plan,
+    tracker_options,
+    trackers_in_use,
+)
 from myoflow.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,3 +140,86 @@ def test_synthetic_shard_plan_from_config_alone(default_config: dict) -> None:
     cohort["subjects"], cohort["shard_size"] = 3334, 200
     plan = shard_plan("rat_rt", cohort, ROOT)
     assert plan.n_slices == 3334 * 3 and plan.n_shards == 51
+
+
+def test_tracking_defaults_match_the_schema(default_config: dict) -> None:
+    default_config.pop("tracking", None)
+    default_config.pop("tracking_validation", None)
+    cfg = check_config(default_config)
+    assert cfg["tracking"] == {"harp": {}, "sinmod": {}}
+    assert cfg["tracking_validation"] == TRACKING_VALIDATION_DEFAULTS
+    schema = load_schema()["properties"]["tracking_validation"]["properties"]
+    assert {k: v["default"] for k, v in schema.items()} == TRACKING_VALIDATION_DEFAULTS
+
+
+def test_config_trackers_are_the_trackers_of_the_api() -> None:
+    from myoflow.tracking.api import TRACKERS as API_TRACKERS
+
+    assert TRACKERS == API_TRACKERS
+
+
+def _with_tracker_experiment(config: dict, tracker: str, options: dict) -> dict:
+    config["tracking_validation"] = {"enabled": False}
+    config["experiments"]["myonet_rat"]["reference"] = tracker
+    config["tracking"] = {tracker: options}
+    return config
+
+
+@pytest.mark.parametrize(("tracker", "bad"), [("harp", "filter_widht"), ("sinmod", "bandwith")])
+def test_unknown_tracker_option_names_the_key(default_config: dict, tracker, bad) -> None:
+    _with_tracker_experiment(default_config, tracker, {bad: 0.3})
+    with pytest.raises(ConfigError, match=rf"^config\.tracking\.{tracker}: .*\['{bad}'\]"):
+        check_config(default_config)
+
+
+def test_tracker_option_of_the_wrong_type_names_the_tracker(default_config: dict) -> None:
+    _with_tracker_experiment(default_config, "harp", {"iterations": "many"})
+    with pytest.raises(ConfigError, match=r"^config\.tracking\.harp: .*'iterations': 'many'"):
+        check_config(default_config)
+
+
+def test_known_tracker_options_are_accepted(default_config: dict) -> None:
+    _with_tracker_experiment(default_config, "harp", {"iterations": 4})
+    cfg = check_config(default_config)
+    assert tracker_options(cfg, "harp").iterations == 4
+    assert trackers_in_use(cfg) == ["harp"]
+
+
+def test_options_of_unused_trackers_are_not_checked(default_config: dict) -> None:
+    default_config["tracking_validation"] = {"enabled": False}
+    for experiment in default_config["experiments"].values():
+        experiment["reference"] = "truth"
+    default_config["tracking"] = {"harp": {"nonsense": 1}, "sinmod": {"nonsense": 1}}
+    cfg = check_config(default_config)
+    assert trackers_in_use(cfg) == []
+    # the validation lists sinmod only: its options are checked, harp's are not
+    default_config["tracking_validation"] = {"enabled": True, "trackers": ["sinmod"]}
+    with pytest.raises(ConfigError, match=r"config\.tracking\.sinmod: .*\['nonsense'\]"):
+        check_config(default_config)
+
+
+def test_unknown_tracking_section_key(default_config: dict) -> None:
+    default_config["tracking"] = {"harpp": {}}
+    with pytest.raises(ConfigError, match=r"config\.tracking: unknown key\(s\) \['harpp'\]"):
+        check_config(default_config)
+
+
+def test_cohort_plan_says_which_series_a_manifest_provides(tmp_path: Path) -> None:
+    cine_only = tmp_path / "cine.tsv"
+    cine_only.write_text("subject\tslice\tcine\ns1\tmid\ta.nii.gz\ns2\tmid\tb.nii.gz\n")
+    both = tmp_path / "both.tsv"
+    both.write_text("subject\tslice\tcine\ttagged\ns1\tmid\ta.nii.gz\tt.nii.gz\n")
+    empty_tagged = tmp_path / "empty.tsv"
+    empty_tagged.write_text("subject\tslice\tcine\ttagged\ns1\tmid\ta.nii.gz\t\n")
+    for path, series in [
+        (cine_only, {"cine"}),
+        (both, {"cine", "tagged"}),
+        (empty_tagged, {"cine"}),
+    ]:
+        cohort = {"source": "manifest", "manifest": str(path), "shard_size": 200}
+        plan, found = cohort_plan("mine", cohort, tmp_path)
+        assert found == series, path.name
+        assert plan == shard_plan("mine", cohort, tmp_path)
+    synthetic = {"source": "synthetic", "subjects": 2, "slices": ["mid"], "shard_size": 1}
+    plan, found = cohort_plan("ph", synthetic, tmp_path)
+    assert plan.n_shards == 2 and found == {"cine", "tagged"}

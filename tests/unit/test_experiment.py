@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import yaml
 
 from myoflow.config import check_config, load_schema
 from myoflow.errors import ConfigError
-from myoflow.experiment import MYONET_DEFAULTS, myonet_settings
+from myoflow.experiment import MYONET_DEFAULTS, experiment_json, myonet_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,9 +49,37 @@ def test_displacement_scale_is_the_largest_of_the_cohorts(config: dict) -> None:
 
 
 @pytest.mark.parametrize("reference", ["harp", "sinmod"])
-def test_tracker_references_are_refused_until_tracking_exists(config: dict, reference) -> None:
+def test_tracker_references_name_their_tracker(config: dict, reference) -> None:
     config["experiments"]["myonet_rat"]["reference"] = reference
-    with pytest.raises(ConfigError, match=rf"myonet_rat.reference: '{reference}' needs"):
+    settings = myonet_settings(config, "myonet_rat")
+    assert settings["reference"] == reference and settings["tracker"] == reference
+    assert json.loads(experiment_json(config, "myonet_rat"))["tracker"] == reference
+
+
+@pytest.mark.parametrize("reference", ["truth", "provided"])
+def test_other_references_have_no_tracker(config: dict, reference) -> None:
+    config["experiments"]["myonet_rat"]["reference"] = reference
+    assert myonet_settings(config, "myonet_rat")["tracker"] is None
+
+
+def test_tracker_reference_on_a_manifest_cohort_needs_tagged_series(config: dict) -> None:
+    config["cohorts"]["mine"] = {"source": "manifest", "manifest": "m.tsv", "species": "rat"}
+    config["experiments"]["myonet_rat"].update(cohorts=["rat_rt", "mine"], reference="harp")
+    # columns unknown (no manifest read): accepted, the tracking stage judges each record
+    assert myonet_settings(config, "myonet_rat")["tracker"] == "harp"
+    with_tagged = {"rat_rt": {"cine", "tagged"}, "mine": {"cine", "tagged"}}
+    assert myonet_settings(config, "myonet_rat", with_tagged)["tracker"] == "harp"
+    cine_only = {"rat_rt": {"cine", "tagged"}, "mine": {"cine"}}
+    with pytest.raises(
+        ConfigError, match=r"myonet_rat.reference: 'harp' tracks tagged.*\['mine'\]"
+    ):
+        myonet_settings(config, "myonet_rat", cine_only)
+
+
+def test_tracker_reference_on_an_acdc_cohort_is_refused(config: dict) -> None:
+    config["cohorts"]["acdc"] = {"source": "acdc", "path": "ACDC", "species": "human"}
+    config["experiments"]["myonet_rat"].update(cohorts=["acdc"], reference="sinmod")
+    with pytest.raises(ConfigError, match=r"'sinmod' tracks tagged images.*\['acdc'\]"):
         myonet_settings(config, "myonet_rat")
 
 
@@ -58,5 +87,6 @@ def test_truth_reference_needs_a_synthetic_cohort(config: dict) -> None:
     config = copy.deepcopy(config)
     config["cohorts"]["mine"] = {"source": "manifest", "manifest": "m.tsv", "species": "rat"}
     config["experiments"]["myonet_rat"]["cohorts"] = ["rat_rt", "mine"]
+    config["experiments"]["myonet_rat"]["reference"] = "truth"
     with pytest.raises(ConfigError, match=r"'truth' is only known for synthetic.*\['mine'\]"):
         myonet_settings(config, "myonet_rat")

@@ -1,4 +1,5 @@
 # Helpers shared by every rule file: validated config, shard plans, targets, resources.
+import json
 import os
 import sys
 from pathlib import Path
@@ -46,16 +47,19 @@ INGESTED = [c for c in COHORTS if c not in SYNTHETIC]
 
 
 def _plans():
-    plans = {}
+    """Shard plan and available image series of every cohort (one manifest read each)."""
+    plans, series = {}, {}
     for name in COHORTS:
         try:
-            plans[name] = mf_config.shard_plan(name, CONFIG["cohorts"][name], WORKDIR)
+            plans[name], series[name] = mf_config.cohort_plan(
+                name, CONFIG["cohorts"][name], WORKDIR
+            )
         except ConfigError as error:
             raise WorkflowError(f"cohort {name}: {error}") from error
-    return plans
+    return plans, series
 
 
-PLANS = _plans()
+PLANS, SERIES = _plans()
 COHORT_JSON = {name: mf_config.cohort_json(CONFIG, name, WORKDIR) for name in COHORTS}
 
 
@@ -70,12 +74,16 @@ INGESTED_RE = _alternatives(INGESTED)
 
 MYONET = [e for e, x in CONFIG["experiments"].items() if x["method"] == "myonet"]
 try:
-    EXPERIMENTS = {e: mf_experiment.myonet_settings(CONFIG, e) for e in MYONET}
+    EXPERIMENTS = {e: mf_experiment.myonet_settings(CONFIG, e, SERIES) for e in MYONET}
 except ConfigError as error:
     raise WorkflowError(str(error)) from error
-EXPERIMENT_JSON = {e: mf_experiment.experiment_json(CONFIG, e) for e in MYONET}
+EXPERIMENT_JSON = {e: mf_experiment.experiment_json(CONFIG, e, SERIES) for e in MYONET}
 MYONET_RE = _alternatives(MYONET)
 NETS_RE = _alternatives(list(mf_experiment.NETS))
+TRACKERS_RE = _alternatives(list(mf_config.TRACKERS))
+#: The tracker options handed to the tracking jobs (checked by check_config when in use).
+TRACKER_JSON = {t: json.dumps(CONFIG["tracking"].get(t, {})) for t in mf_config.TRACKERS}
+TRACKING_VALIDATION = CONFIG["tracking_validation"]
 MYONET_TABLES = ["table1_segments", "table2_agreement", "group_effects", "timing"]
 MYONET_FIGURES = [
     "fig4_displacement",
@@ -92,6 +100,7 @@ wildcard_constraints:
     shard=r"\d\d\d+",
     stage="records|preprocessed",
     net=NETS_RE,
+    tracker=TRACKERS_RE,
 
 
 def cohort_config(wildcards):
@@ -142,6 +151,32 @@ def experiment_predictions(wildcards):
     ]
 
 
+def tracker_options(wildcards):
+    return TRACKER_JSON[wildcards.tracker]
+
+
+def _tracked_shard(exp, cohort, shard):
+    return f"{RESULTS}/{cohort}/tracking/{EXPERIMENTS[exp]['tracker']}/shard-{shard}.h5"
+
+
+def experiment_tracked(wildcards):
+    """Every tracking shard of the experiment's cohorts when a tracker is its reference."""
+    if EXPERIMENTS[wildcards.exp]["tracker"] is None:
+        return []
+    return [
+        _tracked_shard(wildcards.exp, cohort, shard)
+        for cohort in EXPERIMENTS[wildcards.exp]["cohorts"]
+        for shard in shards_of(cohort)
+    ]
+
+
+def experiment_tracked_shard(wildcards):
+    """The tracking shard of one cohort shard when a tracker is the reference (else none)."""
+    if EXPERIMENTS[wildcards.exp]["tracker"] is None:
+        return []
+    return [_tracked_shard(wildcards.exp, wildcards.cohort, wildcards.shard)]
+
+
 def experiment_eval_tables(wildcards):
     return [
         f"{RESULTS}/experiments/{wildcards.exp}/eval/{cohort}/{wildcards.table}-{shard}.tsv"
@@ -174,8 +209,13 @@ def experiment_first_predictions(wildcards):
 
 
 def experiment_first_shard(wildcards):
+    """The first cohort's preprocessed shards, and its tracking shards with a tracker reference
+    (Fig. 4 shows the tracked displacement as the reference then)."""
     cohort = EXPERIMENTS[wildcards.exp]["cohorts"][0]
-    return [f"{RESULTS}/{cohort}/preprocessed/shard-{shard}.h5" for shard in shards_of(cohort)]
+    shards = [f"{RESULTS}/{cohort}/preprocessed/shard-{shard}.h5" for shard in shards_of(cohort)]
+    if EXPERIMENTS[wildcards.exp]["tracker"] is not None:
+        shards += [_tracked_shard(wildcards.exp, cohort, shard) for shard in shards_of(cohort)]
+    return shards
 
 
 def mem_mb(base_mb):
@@ -217,6 +257,13 @@ def experiment_targets(exp):
     ]
 
 
+def tracking_validation_targets():
+    if not TRACKING_VALIDATION["enabled"]:
+        return []
+    return [f"{RESULTS}/tracking/validation.md", f"{RESULTS}/tracking/validation.png"]
+
+
 def all_targets():
     targets = [t for cohort in COHORTS for t in cohort_targets(cohort)]
-    return targets + [t for exp in MYONET for t in experiment_targets(exp)]
+    targets += [t for exp in MYONET for t in experiment_targets(exp)]
+    return targets + tracking_validation_targets()

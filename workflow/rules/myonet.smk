@@ -3,10 +3,14 @@
 
 
 rule train_net:
-    """Train one network of an experiment; resumes from its last checkpoint after a kill."""
+    """Train one network of an experiment; resumes from its last checkpoint after a kill.
+
+    With a tracker reference (harp, sinmod) the targets are the tracked displacements.
+    """
     input:
         shards=experiment_shards,
         splits=experiment_splits,
+        tracked=experiment_tracked,
     output:
         best=f"{RESULTS}/models/{{exp}}/{{net}}/best.pt",
         history=f"{RESULTS}/models/{{exp}}/{{net}}/history.tsv",
@@ -25,8 +29,8 @@ rule train_net:
         runtime=runtime_min(240),
     shell:
         "python {SCRIPTS}/train_net.py --experiment {params.experiment:q} --net {wildcards.net}"
-        " --shards {input.shards} --splits {input.splits} --out-dir {params.out_dir}"
-        " --threads {threads} 2> {log}"
+        " --shards {input.shards} --splits {input.splits} --tracked {input.tracked}"
+        " --out-dir {params.out_dir} --threads {threads} 2> {log}"
 
 
 rule predict_shard:
@@ -55,11 +59,16 @@ rule predict_shard:
 
 
 rule evaluate_shard:
-    """Displacement metrics and strain (reference, truth, networks, zero) for one shard."""
+    """Displacement metrics and strain (reference, truth, networks, zero) for one shard.
+
+    With a tracker reference the reference is the tracked displacement; on a phantom every
+    method (the tracker included) is also measured against the exact motion.
+    """
     input:
         shard=f"{RESULTS}/{{cohort}}/preprocessed/shard-{{shard}}.h5",
         splits=f"{RESULTS}/{{cohort}}/splits.tsv",
         predictions=experiment_predictions,
+        tracked=experiment_tracked_shard,
     output:
         metrics=f"{RESULTS}/experiments/{{exp}}/eval/{{cohort}}/metrics-{{shard}}.tsv",
         curves=f"{RESULTS}/experiments/{{exp}}/eval/{{cohort}}/strain_curves-{{shard}}.tsv",
@@ -77,7 +86,7 @@ rule evaluate_shard:
     shell:
         "python {SCRIPTS}/evaluate_shard.py --experiment {params.experiment:q}"
         " --shard {input.shard} --splits {input.splits} --predictions {input.predictions}"
-        " --metrics {output.metrics} --curves {output.curves} --summary {output.summary} 2> {log}"
+        " --tracked {input.tracked} --metrics {output.metrics} --curves {output.curves} --summary {output.summary} 2> {log}"
 
 
 rule experiment_table:

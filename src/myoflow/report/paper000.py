@@ -12,6 +12,13 @@ Units of analysis, stated because they change the statistics:
 * Displacement metrics are per slice, shown as mean and SD over slices.
 * Group effects use one value per subject (the mean global ES strain over its slices), because
   slices of one heart are not independent observations.
+
+Truth. When the reference is a tagged-image tracker and the cohort is a phantom, the evaluation
+adds the exact motion as the method ``truth`` (and metrics rows ``against: truth``). Table 1
+then shows truth like any method (tested against the reference); Table 2 keeps its rows of each
+network against the reference and adds rows of every method against truth, the reference named
+by its tracker (``reference_name``). With ``reference: truth`` there is no ``truth`` method and
+the tables are unchanged.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from myoflow.stats.hypothesis import paired_tests, welch_tests
 from myoflow.strain.aha import SEGMENT_NAMES
 
 REFERENCE = "reference"
+#: The phantom's exact motion where it is not itself the reference.
+TRUTH = "truth"
 #: End-systolic Green-Lagrange strains compared in the paper's tables.
 ES_STRAINS = ("ecc_green_es", "err_green_es")
 SLICE_KEYS = ["cohort", "subject", "slice_id"]
@@ -79,15 +88,18 @@ def segment_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def _per_strain(
-    statistic: Callable[..., pd.DataFrame], long: pd.DataFrame, by: list[str]
+    statistic: Callable[..., pd.DataFrame],
+    long: pd.DataFrame,
+    by: list[str],
+    reference_label: str = REFERENCE,
 ) -> pd.DataFrame:
-    """``statistic`` of each method against the reference, one strain at a time."""
+    """``statistic`` of each method against ``reference_label``, one strain at a time."""
     parts = [
         statistic(
             rows,
             value="value",
             method_col="method",
-            reference_label=REFERENCE,
+            reference_label=reference_label,
             pair_on=[*SLICE_KEYS, "segment"],
             by=by,
         ).assign(strain=strain)
@@ -97,27 +109,47 @@ def _per_strain(
 
 
 def _methods(methods: pd.Series) -> list[str]:
-    """Reference first, then the networks in order of appearance, the zero baseline last."""
+    """Reference and truth first, then the others in order of appearance, the zero baseline last."""
     seen = list(dict.fromkeys(methods))
-    nets = [m for m in seen if m not in (REFERENCE, "zero")]
-    return [m for m in (REFERENCE, *nets, "zero") if m in seen]
+    nets = [m for m in seen if m not in (REFERENCE, TRUTH, "zero")]
+    return [m for m in (REFERENCE, TRUTH, *nets, "zero") if m in seen]
 
 
-def agreement_rows(summary: pd.DataFrame) -> pd.DataFrame:
-    """Strain agreement of each network with the reference over slice x AHA segment values."""
+def agreement_rows(summary: pd.DataFrame, reference_name: str = REFERENCE) -> pd.DataFrame:
+    """Strain agreement over slice x AHA segment values: each network with the reference and,
+    when the summary holds ``truth``, every other method with truth.
+
+    ``against`` says which; in the rows against truth the reference is called
+    ``reference_name`` (the tracker, so that it reads like the displacement rows of Table 2).
+    """
     long = strain_long(summary)
     long = long[long["segment"] != GLOBAL]
-    return _per_strain(agreement_table, long, by=[])
+    vs_reference = _per_strain(agreement_table, long[long["method"] != TRUTH], by=[])
+    if not (long["method"] == TRUTH).any():
+        return vs_reference
+    renamed = long.assign(method=long["method"].replace({REFERENCE: reference_name}))
+    vs_truth = _per_strain(agreement_table, renamed, by=[], reference_label=TRUTH)
+    order = {m: i for i, m in enumerate(_methods(long["method"]))}
+    order[reference_name] = order[REFERENCE]
+    vs_truth = vs_truth.sort_values(
+        ["strain", "method"], key=lambda c: c.map(order) if c.name == "method" else c
+    )
+    return pd.concat([vs_reference, vs_truth], ignore_index=True)
 
 
-def agreement_table_rows(summary: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
-    """Table 2: displacement accuracy and strain agreement, one row per metric x method.
+def agreement_table_rows(
+    summary: pd.DataFrame, metrics: pd.DataFrame, reference_name: str = REFERENCE
+) -> pd.DataFrame:
+    """Table 2: displacement accuracy and strain agreement, one row per metric x method x against.
 
     Columns: ``metric, strain, method, against, value, sd, ci_low, ci_high, n``. Displacement
     metrics are the mean (and SD) over slices, the zero-displacement baseline included; strain
-    rows carry the 95% CI where the statistic has one.
+    rows carry the 95% CI where the statistic has one. Rows ``against: reference`` come first;
+    when the tables hold the phantom's truth, rows ``against: truth`` follow (every method, the
+    reference named ``reference_name``).
     """
     rows: list[dict[str, Any]] = []
+    metrics = metrics.sort_values("against", key=lambda c: c != REFERENCE, kind="stable")
     for (method, against), m in metrics.groupby(["method", "against"], sort=False):
         for col in DISPLACEMENT_COLUMNS:
             rows.append(
@@ -131,7 +163,7 @@ def agreement_table_rows(summary: pd.DataFrame, metrics: pd.DataFrame) -> pd.Dat
                     "n": int(m[col].count()),
                 }
             )
-    for r in agreement_rows(summary).to_dict("records"):
+    for r in agreement_rows(summary, reference_name).to_dict("records"):
         for col in AGREEMENT_COLUMNS:
             ci = _ci_columns(col)
             rows.append(
@@ -220,12 +252,13 @@ def timing_table(
 def strain_pairs(summary: pd.DataFrame) -> pd.DataFrame:
     """Network vs reference ES strain per slice x AHA segment (the points of Fig. 6).
 
-    Columns ``method, strain, value_method, value_reference``, the same pairs as Table 2.
+    Columns ``method, strain, value_method, value_reference``, the same pairs as Table 2's rows
+    against the reference (truth, where present, is not a network and is left out).
     """
     long = strain_long(summary)
     long = long[long["segment"] != GLOBAL]
     keys = [*SLICE_KEYS, "segment", "strain"]
     ref = long[long["method"] == REFERENCE][[*keys, "value"]]
-    nets = long[long["method"] != REFERENCE]
+    nets = long[~long["method"].isin([REFERENCE, TRUTH])]
     paired = nets.merge(ref, on=keys, suffixes=("_method", "_reference"))
     return paired[["method", "strain", "value_method", "value_reference"]].reset_index(drop=True)

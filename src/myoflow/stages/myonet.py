@@ -31,6 +31,8 @@ log = logging.getLogger("myoflow.stages")
 LEVELS = 5
 #: The method name of the trivial zero-displacement baseline every accuracy is shown next to.
 ZERO = "zero"
+#: The method (and ``against``) name of the phantom's exact motion when it is not the reference.
+TRUTH = "truth"
 
 
 def net_signature(experiment: dict[str, Any], net: str) -> dict[str, Any]:
@@ -66,8 +68,14 @@ def train_stage(
     out_dir: str | os.PathLike[str],
     device: str | None = None,
     threads: int | None = None,
+    tracked: Sequence[str | os.PathLike[str]] = (),
 ) -> None:
-    """Train one network on the experiment's training split, selecting on the validation split."""
+    """Train one network on the experiment's training split, selecting on the validation split.
+
+    With a tracker reference (``experiment["tracker"]``) the targets are the tracked
+    displacements of ``tracked`` (the tracking shards of every cohort shard); a slice the tracker
+    could not follow is left out, and named in the log.
+    """
     import torch
 
     from myoflow.nets import build_net, count_parameters
@@ -80,6 +88,16 @@ def train_stage(
     table = read_splits(splits)
     train_refs = select(shards, table, ["train"])
     val_refs = select(shards, table, ["val"])
+    tracker = experiment.get("tracker")
+    if tracker:
+        train_refs, val_refs = _tracked_targets(experiment, tracked, train_refs, val_refs)
+    elif tracked:
+        raise ValueError(
+            f"{len(tracked)} tracking shard(s) given, but the reference of experiment "
+            f"{experiment['name']} is {experiment['reference']!r}, not a tracker"
+        )
+    if not train_refs:
+        raise ValueError(f"{experiment['name']}/{net}: no training slice")
     log.info(
         "%s/%s: %d training and %d validation slices",
         experiment["name"],
@@ -116,6 +134,38 @@ def train_stage(
         "val_slices": len(val_refs),
     }
     write_tsv(pd.DataFrame([info]), os.path.join(out_dir, "model.tsv"))
+
+
+def _tracked_targets(
+    experiment: dict[str, Any],
+    tracked: Sequence[str | os.PathLike[str]],
+    *refs: list[Any],
+) -> list[list[Any]]:
+    """Each list of SampleRefs with the tracked displacement as target; untracked slices left
+    out with a warning naming them (see the tracking QC for why)."""
+    from myoflow.train.data import tracked_index, with_tracked
+
+    tracker = experiment["tracker"]
+    if not tracked:
+        raise ValueError(
+            f"experiment {experiment['name']}: reference {tracker!r} needs the tracking shards"
+        )
+    index = tracked_index(tracked)
+    out = []
+    for split, group in zip(("training", "validation"), refs):
+        kept, missing = with_tracked(group, index)
+        if missing:
+            log.warning(
+                "%s: %d %s slice(s) have no %s displacement (not trackable, see the tracking "
+                "QC) and are left out: %s",
+                experiment["name"],
+                len(missing),
+                split,
+                tracker,
+                ", ".join(f"{r.cohort}:{r.key}" for r in missing),
+            )
+        out.append(kept)
+    return out
 
 
 def predict_stage(
@@ -198,8 +248,15 @@ def evaluate_record(
     rec: SliceRecord,
     split: str,
     predictions: dict[str, np.ndarray],
+    reference: np.ndarray | None = None,
+    truth: np.ndarray | None = None,
 ) -> tuple[list[dict[str, Any]], list[pd.DataFrame], list[pd.DataFrame]]:
     """Metrics rows, strain curves and strain summaries of one slice for every method.
+
+    The reference is ``reference`` (a tracked displacement) when given, else the record's own
+    displacement. With ``truth`` (the phantom's exact motion, when it is not itself the
+    reference) every network, the reference under the tracker's name and the zero baseline are
+    also measured ``against: truth``, and the strain tables gain the method ``truth``.
 
     Every method's strain is taken at the reference's material points: the reference's ED mask,
     LV centroid, AHA segments and ES frame (the record's, else the reference's most negative
@@ -210,17 +267,28 @@ def evaluate_record(
     from myoflow.strain.analysis import es_frame_of, slice_strain
     from myoflow.train.data import ed_mask
 
-    if rec.displacement is None:
-        raise rec.error("the reference displacement is missing", "displacement")
-    ref = rec.displacement.astype(np.float64)
+    if reference is None:
+        if rec.displacement is None:
+            raise rec.error("the reference displacement is missing", "displacement")
+        reference = rec.displacement
+    ref = reference.astype(np.float64)
     mask = ed_mask(rec)
     d = float(experiment["settings"]["max_displacement_mm"])
     ids = _slice_columns(experiment, rec, split)
-    fields = {"reference": ref, **{n: p.astype(np.float64) for n, p in predictions.items()}}
+    fields = {"reference": ref}
+    if truth is not None:
+        fields[TRUTH] = truth.astype(np.float64)
+    fields.update({n: p.astype(np.float64) for n, p in predictions.items()})
+    zero = np.zeros_like(ref)
     metrics = []
-    for name, field in [*predictions.items(), (ZERO, np.zeros_like(ref))]:
+    for name, field in [*predictions.items(), (ZERO, zero)]:
         row = displacement_metrics(field, ref, mask, d)
         metrics.append({**ids, "method": name, "against": "reference", **row})
+    if truth is not None:
+        named = experiment.get("tracker") or "reference"
+        for name, field in [*predictions.items(), (named, ref), (ZERO, zero)]:
+            row = displacement_metrics(field, fields[TRUTH], mask, d)
+            metrics.append({**ids, "method": name, "against": TRUTH, **row})
     curves, summaries = [], []
     es_frame = rec.es_frame
     for name, field in fields.items():  # the reference first: it fixes the ES frame of all
@@ -248,21 +316,34 @@ def evaluate_stage(
     metrics_path: str | os.PathLike[str],
     curves_path: str | os.PathLike[str],
     summary_path: str | os.PathLike[str],
+    tracked: Sequence[str | os.PathLike[str]] = (),
 ) -> None:
     """Evaluate one shard: displacement metrics and strain of the reference and each network.
 
     ``predictions`` holds one prediction shard per network, in ``settings.nets`` order. With
-    ``reference: truth`` the reference is the phantom's exact motion.
+    ``reference: truth`` the reference is the phantom's exact motion. With a tracker reference
+    ``tracked`` holds the shard's tracking shard: its displacement is the reference, a slice the
+    tracker could not follow is left out (and named in the log), and on a phantom cohort every
+    method is also measured against the exact motion (``evaluate_record``).
     """
     nets = list(experiment["settings"]["nets"])
     if len(predictions) != len(nets):
         raise ValueError(f"{len(predictions)} prediction shard(s) for {len(nets)} networks")
+    tracker = experiment.get("tracker")
+    if tracker and len(tracked) != 1:
+        raise ValueError(f"reference {tracker!r} needs one tracking shard, got {len(tracked)}")
+    if not tracker and tracked:
+        raise ValueError(
+            f"a tracking shard was given, but the reference is {experiment['reference']!r}"
+        )
+    references = read_predictions(tracked[0]) if tracker else {}
     lookup = split_of(read_splits([splits]))
     wanted = set(evaluated_splits(experiment))
     predicted = {net: read_predictions(p) for net, p in zip(nets, predictions)}
     metrics: list[dict[str, Any]] = []
     curves: list[pd.DataFrame] = []
     summaries: list[pd.DataFrame] = []
+    untracked: list[str] = []
     for rec in read_shard(shard):
         split = lookup.get((rec.cohort, rec.subject))
         if split not in wanted:
@@ -270,13 +351,35 @@ def evaluate_stage(
         missing = [net for net in nets if rec.key not in predicted[net]]
         if missing:
             raise rec.error(f"no prediction of {missing} for this slice")
+        reference, truth = None, None
+        if tracker:
+            if rec.key not in references:
+                untracked.append(rec.key)
+                continue
+            reference = references[rec.key]
+            if experiment["synthetic"].get(rec.cohort):
+                truth = rec.displacement
         m, c, s = evaluate_record(
-            experiment, rec, split, {net: predicted[net][rec.key] for net in nets}
+            experiment,
+            rec,
+            split,
+            {net: predicted[net][rec.key] for net in nets},
+            reference=reference,
+            truth=truth,
         )
         metrics += m
         curves += c
         summaries += s
         log.info("evaluated %s", rec.key)
+    if untracked:
+        log.warning(
+            "%s: %d evaluated slice(s) have no %s displacement (not trackable, see the tracking "
+            "QC) and are not evaluated: %s",
+            shard,
+            len(untracked),
+            tracker,
+            ", ".join(untracked),
+        )
     write_tsv(pd.DataFrame(metrics, columns=DISPLACEMENT_METRICS), metrics_path)
     write_tsv(_concat(curves, STRAIN_CURVES), curves_path)
     write_tsv(_concat(summaries, STRAIN_SUMMARY), summary_path)
@@ -323,15 +426,25 @@ def tables_stage(
         )
     name = experiment["name"]
     reference = f"reference ({experiment['reference']})"
+    with_truth = TRUTH in set(summary["method"])
+    shown = f"{reference}{', truth' if with_truth else ''}"
     write_table(
         paper000.segment_table(summary),
         os.path.join(out_dir, "table1_segments"),
-        f"{name}: end-systolic Green-Lagrange strain per AHA segment, {reference} vs networks",
+        f"{name}: end-systolic Green-Lagrange strain per AHA segment, {shown} and networks",
+    )
+    truth_note = (
+        "; rows `against: truth` compare every method, the tracker included, with the phantom's "
+        "exact motion"
+        if with_truth
+        else ""
     )
     write_table(
-        paper000.agreement_table_rows(summary, metrics),
+        paper000.agreement_table_rows(
+            summary, metrics, reference_name=experiment.get("tracker") or paper000.REFERENCE
+        ),
         os.path.join(out_dir, "table2_agreement"),
-        f"{name}: displacement accuracy and strain agreement with the {reference}",
+        f"{name}: displacement accuracy and strain agreement with the {reference}{truth_note}",
     )
     group = reference_group(experiment)
     if group is None:
@@ -353,6 +466,11 @@ def tables_stage(
     )
 
 
+def _is_tracking_shard(path: str | os.PathLike[str]) -> bool:
+    """``.../<cohort>/tracking/<tracker>/shard-NNN.h5`` (else a preprocessed shard)."""
+    return Path(path).parents[1].name == "tracking"
+
+
 def _figure_slice(
     experiment: dict[str, Any],
     summary: pd.DataFrame,
@@ -360,12 +478,20 @@ def _figure_slice(
     predictions: Sequence[str | os.PathLike[str]],
 ) -> tuple[SliceRecord, np.ndarray, dict[str, np.ndarray]]:
     """The first evaluated mid-ventricular slice (else the first evaluated one) of the first
-    cohort, its reference displacement and the networks' predictions.
+    cohort, its reference displacement and the displacements compared with it.
 
-    The slice is chosen from the summary table and then read alone, so a large cohort's
-    predictions are never loaded for one figure.
+    ``references`` holds the first cohort's preprocessed shards and, with a tracker reference,
+    its tracking shards: the tracked displacement is then the reference, and on a phantom the
+    exact motion is shown as ``truth`` beside the networks' predictions. The slice is chosen from
+    the summary table and then read alone, so a large cohort's predictions are never loaded for
+    one figure.
     """
     nets = list(experiment["settings"]["nets"])
+    tracked = {Path(p).name: p for p in references if _is_tracking_shard(p)}
+    references = [p for p in references if not _is_tracking_shard(p)]
+    tracker = experiment.get("tracker")
+    if tracker and not tracked:
+        raise ValueError(f"reference {tracker!r}: no tracking shard given for Fig. 4")
     rows = summary[summary["cohort"] == experiment["cohorts"][0]]
     if rows.empty:
         raise ValueError("no evaluated slice to show in Fig. 4")
@@ -382,9 +508,14 @@ def _figure_slice(
     else:
         raise ValueError(f"slice {key} is in no preprocessed shard of the first cohort")
     shown = {net: f.displacement for net, f in fields.items() if f.displacement is not None}
-    if rec.displacement is None or len(shown) != len(nets):
+    reference = rec.displacement
+    if tracker:
+        reference = read_record(tracked[Path(path).name], key).displacement
+    if reference is None or len(shown) != len(nets):
         raise ValueError(f"slice {key} lacks a reference or predicted displacement")
-    return rec, rec.displacement, shown
+    if tracker and experiment["synthetic"].get(rec.cohort) and rec.displacement is not None:
+        shown = {TRUTH: rec.displacement, **shown}
+    return rec, reference, shown
 
 
 def figures_stage(
@@ -399,7 +530,8 @@ def figures_stage(
     """Paper 000 Figures 4-7, strain curves over the cycle and the AHA bullseye.
 
     ``predictions`` lists the prediction shards of the first cohort for every network (the
-    network is the folder name); ``references`` that cohort's preprocessed shards.
+    network is the folder name); ``references`` that cohort's preprocessed shards, and its
+    tracking shards when a tracker is the reference.
     """
     from myoflow.report import figures, paper000
     from myoflow.train.data import ed_mask
@@ -420,6 +552,7 @@ def figures_stage(
     figures.fig_segments(summary, os.path.join(out_dir, "fig5_segments"))
     pairs = paper000.strain_pairs(summary)
     stats = paper000.agreement_rows(summary)
+    stats = stats[stats["against"] == paper000.REFERENCE]
     figures.fig_bland_altman(pairs, stats, os.path.join(out_dir, "fig6_bland_altman"))
     figures.fig_training(
         {n: _read(p) for n, p in zip(nets, histories)}, os.path.join(out_dir, "fig7_training")

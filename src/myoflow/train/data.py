@@ -18,6 +18,11 @@ Flips (augmentation) are applied in millimetres before the scaling: mirroring th
 material point at x to W-1-x, so its x displacement changes sign (and likewise rows and y). They
 are drawn from ``(seed, epoch, index)``, so an epoch's samples do not depend on what ran before
 it: a run resumed after a kill sees exactly the samples of an uninterrupted one.
+
+With a tracker reference (``reference: harp`` or ``sinmod``) the target is not the record's own
+displacement but the tracked one, read from the tracking shard named by the sample's ``target``
+(``with_tracked`` matches them by cohort and ``subject/slice_id``); the cine and the ED mask still
+come from the preprocessed record.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import h5py
 import numpy as np
@@ -44,11 +49,13 @@ SPLIT_NAMES = ("train", "val", "test")
 
 @dataclass(frozen=True)
 class SampleRef:
-    """Where one training slice lives."""
+    """Where one training slice lives; ``target``: the shard holding its target displacement
+    when that is not the record's own (a tracking shard), else None."""
 
     shard: str
     key: str
     cohort: str
+    target: str | None = None
 
 
 def read_splits(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
@@ -82,6 +89,45 @@ def select(
                     if lookup.get((cohort, subject)) in wanted:
                         refs.append(SampleRef(str(shard), f"{subject}/{slice_id}", cohort))
     return refs
+
+
+def tracked_index(shards: Iterable[str | os.PathLike[str]]) -> dict[tuple[str, str], str]:
+    """``(cohort, subject/slice_id) -> tracking shard`` over the given tracking shards.
+
+    Only attributes are read. A slice tracked twice (two shards listing it) is an error: which
+    target it should learn would be ambiguous.
+    """
+    index: dict[tuple[str, str], str] = {}
+    for shard in shards:
+        with open_shard(shard) as h5:
+            for subject in h5:
+                for slice_id in h5[subject]:
+                    key = (_cohort_of(h5[subject][slice_id]), f"{subject}/{slice_id}")
+                    if key in index:
+                        raise ValueError(
+                            f"slice {key[1]} of cohort {key[0]} is in two tracking shards: "
+                            f"{index[key]} and {shard}"
+                        )
+                    index[key] = str(shard)
+    return index
+
+
+def with_tracked(
+    refs: Sequence[SampleRef], index: dict[tuple[str, str], str]
+) -> tuple[list[SampleRef], list[SampleRef]]:
+    """``(refs with their target set to their tracking shard, refs that have none)``.
+
+    A slice the tracker could not follow (listed in the tracking QC) has no tracked displacement;
+    the caller leaves it out and says so.
+    """
+    kept, missing = [], []
+    for ref in refs:
+        target = index.get((ref.cohort, ref.key))
+        if target is None:
+            missing.append(ref)
+        else:
+            kept.append(replace(ref, target=target))
+    return kept, missing
 
 
 def _cohort_of(group: h5py.Group) -> str:
@@ -147,20 +193,33 @@ class DisplacementDataset(Dataset):
         rec = read_record(ref.shard, ref.key)
         if rec.cine is None:
             raise rec.error("training needs a cine series (none in the preprocessed record)")
-        if rec.displacement is None:
+        source = ref.shard
+        displacement = rec.displacement
+        if ref.target is not None:
+            source = ref.target
+            displacement = read_record(ref.target, ref.key).displacement
+        if displacement is None and ref.target is None:
             raise rec.error(
                 "training needs a reference displacement (none in the preprocessed record)",
                 "displacement",
             )
-        if rec.displacement.shape[0] != rec.cine.shape[0]:
+        if displacement is None:
             raise InputError(
-                f"displacement has {rec.displacement.shape[0]} frames, cine {rec.cine.shape[0]}",
+                "the tracking shard's record holds no displacement",
                 rec.cohort,
                 rec.subject,
-                ref.shard,
+                source,
                 rec.slice_id,
             )
-        cine, u, mask = rec.cine, rec.displacement, ed_mask(rec)
+        if displacement.shape != (rec.cine.shape[0], 2, *rec.cine.shape[1:]):
+            raise InputError(
+                f"displacement has shape {displacement.shape}, the cine {rec.cine.shape}",
+                rec.cohort,
+                rec.subject,
+                source,
+                rec.slice_id,
+            )
+        cine, u, mask = rec.cine, displacement, ed_mask(rec)
         if self.augment:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             fx, fy = rng.random(2) < 0.5

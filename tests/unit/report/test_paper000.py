@@ -124,3 +124,96 @@ def test_strain_pairs_match_table2_counts() -> None:
     assert set(pairs["strain"]) == {"ecc_green_es", "err_green_es"}
     assert len(pairs) == 2 * (summary["segment"] != 0).sum() // 2
     assert (pairs["method"] == "myonet").all()
+
+
+def _summary_with_truth(reference_offset: float = 0.03, net_offset: float = 0.01) -> pd.DataFrame:
+    """A tracker reference = truth + ``reference_offset``, ``myonet`` = truth + ``net_offset``."""
+    base = _summary(offset=0.0)
+    truth = base[base["method"] == "reference"].assign(method="truth")
+    rng = np.random.default_rng(2)
+    reference = truth.assign(
+        method="reference",
+        ecc_green_es=truth["ecc_green_es"] + reference_offset + rng.normal(0, 0.002, len(truth)),
+        err_green_es=truth["err_green_es"] + rng.normal(0, 0.002, len(truth)),
+    )
+    net = truth.assign(
+        method="myonet",
+        ecc_green_es=truth["ecc_green_es"] + net_offset + rng.normal(0, 0.002, len(truth)),
+        err_green_es=truth["err_green_es"] + rng.normal(0, 0.002, len(truth)),
+    )
+    return pd.concat([reference, truth, net], ignore_index=True)
+
+
+def _metrics_with_truth() -> pd.DataFrame:
+    rows = [
+        ("myonet", "reference", 0.3),
+        ("zero", "reference", 1.4),
+        ("myonet", "truth", 0.2),
+        ("harp", "truth", 0.1),
+        ("zero", "truth", 1.5),
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "method": m,
+                "against": a,
+                "rmse_x_mm": e,
+                "rmse_y_mm": e,
+                "ssim_x": 0.9,
+                "ssim_y": 0.9,
+                "epe_mm": e,
+            }
+            for m, a, e in rows
+            for _ in range(3)
+        ]
+    )
+
+
+def test_table2_adds_every_method_against_truth() -> None:
+    summary = _summary_with_truth(reference_offset=0.03, net_offset=0.01)
+    table = paper000.agreement_table_rows(summary, _metrics_with_truth(), reference_name="harp")
+    epe = table[table["metric"] == "epe_mm"]
+    assert list(zip(epe["method"], epe["against"])) == [
+        ("myonet", "reference"),
+        ("zero", "reference"),
+        ("myonet", "truth"),
+        ("harp", "truth"),
+        ("zero", "truth"),
+    ]
+    bias = table[(table["metric"] == "ba_bias") & (table["strain"] == "ecc_green_es")]
+    keyed = bias.set_index(["method", "against"])["value"]
+    # the reference block is the networks only (truth is not a method compared with the reference)
+    assert set(bias[bias["against"] == "reference"]["method"]) == {"myonet"}
+    assert keyed["myonet", "reference"] == pytest.approx(0.01 - 0.03, abs=0.003)
+    # against truth: the tracker under its own name, and every network
+    assert keyed["harp", "truth"] == pytest.approx(0.03, abs=0.003)
+    assert keyed["myonet", "truth"] == pytest.approx(0.01, abs=0.003)
+    strain_rows = table[table["strain"] != ""]
+    assert list(dict.fromkeys(strain_rows["against"])) == ["reference", "truth"]
+    assert "reference" not in set(table[table["against"] == "truth"]["method"])
+
+
+def test_table2_without_truth_is_unchanged_by_the_reference_name() -> None:
+    summary = _summary(offset=0.02)
+    metrics = _metrics_with_truth()
+    metrics = metrics[metrics["against"] == "reference"]
+    plain = paper000.agreement_table_rows(summary, metrics)
+    named = paper000.agreement_table_rows(summary, metrics, reference_name="harp")
+    pd.testing.assert_frame_equal(plain, named)
+    assert set(plain["against"]) == {"reference"}
+
+
+def test_table1_and_figure_pairs_with_truth() -> None:
+    summary = _summary_with_truth()
+    table = paper000.segment_table(summary)
+    assert list(dict.fromkeys(table["method"])) == ["reference", "truth", "myonet"]
+    truth = table[(table["method"] == "truth") & (table["strain"] == "ecc_green_es")]
+    assert truth["p"].notna().all(), "truth is tested against the reference like any method"
+    pairs = paper000.strain_pairs(summary)
+    assert set(pairs["method"]) == {"myonet"}, "Fig. 6 pairs networks with the reference only"
+    stats = paper000.agreement_rows(summary, reference_name="harp")
+    assert set(zip(stats["method"], stats["against"])) == {
+        ("myonet", "reference"),
+        ("harp", "truth"),
+        ("myonet", "truth"),
+    }

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from myoflow.io.shards import read_shard
+from myoflow.io.shards import read_shard, write_shard
 from myoflow.preprocess.scaling import NETWORK_MIN, to_mm
 from myoflow.strain.aha import lv_centroid_mm
 from myoflow.strain.green import radial_circumferential
-from myoflow.train.data import DisplacementDataset, ed_mask, flip, read_splits, select
+from myoflow.train.data import (
+    DisplacementDataset,
+    ed_mask,
+    flip,
+    read_splits,
+    select,
+    tracked_index,
+    with_tracked,
+)
 
 
 def _global_strain(u: np.ndarray, mask: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
@@ -121,3 +130,49 @@ def test_target_margin_keeps_the_reference_beyond_the_myocardium(
     assert (v[:, :, ~support] == 0).all() and (v[:, :, support] >= NETWORK_MIN - 1e-7).all()
     back = np.moveaxis(to_mm(v, d), 0, 1)
     np.testing.assert_allclose(back[:, :, ring], rec.displacement[:, :, ring], atol=1e-5)
+
+
+def test_tracked_targets_replace_the_record_displacement(
+    tiny_cohort: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """With a tracking shard the target is the tracked displacement (here: half the motion),
+    matched by cohort and slice; a slice missing from the tracking shards is reported."""
+    shard, splits_path = tiny_cohort
+    refs = select([shard], read_splits([splits_path]), ["train"])
+    assert len(refs) >= 2
+    untracked = refs[-1].key
+    tracked_path = tmp_path / "tracking" / "harp" / "shard-000.h5"
+    write_shard(
+        tracked_path,
+        [
+            r.replace(cine=None, tagged=None, displacement=0.5 * r.displacement)
+            for r in read_shard(shard)
+            if r.key != untracked
+        ],
+    )
+    index = tracked_index([tracked_path])
+    assert index[(refs[0].cohort, refs[0].key)] == str(tracked_path)
+    kept, missing = with_tracked(refs, index)
+    assert [r.key for r in missing] == [untracked]
+    assert [r.key for r in kept] == [r.key for r in refs[:-1]]
+    assert all(r.target == str(tracked_path) and r.shard == str(shard) for r in kept)
+    d = 3.0
+    cine, target, mask = DisplacementDataset(kept, d)[0]
+    own_cine, _, own_mask = DisplacementDataset(refs, d)[0]
+    assert torch_equal(cine, own_cine) and torch_equal(mask, own_mask), "cine and mask kept"
+    rec = next(r for r in read_shard(shard) if r.key == kept[0].key)
+    inside = ed_mask(rec)
+    back = np.moveaxis(to_mm(target.numpy(), d), 0, 1)
+    np.testing.assert_allclose(back[:, :, inside], 0.5 * rec.displacement[:, :, inside], atol=1e-5)
+    # another cohort's slice with the same key is not matched
+    assert with_tracked([replace(refs[0], cohort="other")], index)[0] == []
+
+
+def test_a_slice_tracked_twice_is_an_error(tiny_cohort: tuple[Path, Path], tmp_path: Path) -> None:
+    shard, _ = tiny_cohort
+    rec = next(read_shard(shard))
+    paths = [tmp_path / "a.h5", tmp_path / "b.h5"]
+    for path in paths:
+        write_shard(path, [rec.replace(cine=None, tagged=None)])
+    with pytest.raises(ValueError, match=f"slice {rec.key} of cohort {rec.cohort} is in two"):
+        tracked_index(paths)

@@ -1,0 +1,33 @@
+#!/usr/bin/env python
+"""Track the tagged series of every slice of one preprocessed shard (HARP or SinMod-style).
+
+Writes the tracked displacement and landmarks (mm) as a record shard, and one QC row per slice
+that could not be tracked (no tagged series, no mask, no tag peaks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from myoflow.config import TRACKERS
+from myoflow.logs import setup_logging
+from myoflow.stages.tracking import track_stage
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tracker", required=True, choices=TRACKERS, help="tracker")
+    parser.add_argument(
+        "--options", default="{}", help="tracker options (JSON, config.tracking.<tracker>)"
+    )
+    parser.add_argument("--shard", required=True, help="preprocessed shard (HDF5)")
+    parser.add_argument("--out", required=True, help="output tracked shard (HDF5)")
+    parser.add_argument("--qc", required=True, help="output QC table of untracked slices (TSV)")
+    args = parser.parse_args()
+    setup_logging()
+    track_stage(args.tracker, json.loads(args.options), args.shard, args.out, args.qc)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+# Reference motion from tagged images: HARP or the SinMod-style tracker on every preprocessed
+# slice of a shard (train, val and test all need it when an experiment's reference is a tracker).
+# About 0.2 s per 128 x 128 x 20 slice on one core (HARP or SinMod), so a 200-slice shard takes
+# a minute or two.
+
+
+rule track_shard:
+    """Track the tagged series of every record of one preprocessed shard; untrackable slices -> QC."""
+    input:
+        f"{RESULTS}/{{cohort}}/preprocessed/shard-{{shard}}.h5",
+    output:
+        records=f"{RESULTS}/{{cohort}}/tracking/{{tracker}}/shard-{{shard}}.h5",
+        qc=f"{RESULTS}/{{cohort}}/tracking/{{tracker}}/qc-{{shard}}.tsv",
+    log:
+        f"{RESULTS}/logs/{{cohort}}/track-{{tracker}}-{{shard}}.log",
+    params:
+        options=tracker_options,
+    threads: 1
+    resources:
+        mem_mb=mem_mb(3000),
+        runtime=runtime_min(30),
+    shell:
+        "python {SCRIPTS}/track_shard.py --tracker {wildcards.tracker} --options {params.options:q}"
+        " --shard {input} --out {output.records} --qc {output.qc} 2> {log}"
