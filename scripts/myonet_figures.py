@@ -18,6 +18,9 @@ def main() -> None:
     parser.add_argument("--histories", nargs="+", required=True, help="history.tsv per network")
     parser.add_argument("--predictions", nargs="+", required=True, help="prediction shards")
     parser.add_argument("--reference", nargs="+", required=True, help="preprocessed shards")
+    parser.add_argument(
+        "--tracked", nargs="*", default=[], help="tracking shards (with a tracker reference)"
+    )
     parser.add_argument("--out-dir", required=True, help="output folder")
     args = parser.parse_args()
     setup_logging()
@@ -29,6 +32,7 @@ def main() -> None:
         args.predictions,
         args.reference,
         args.out_dir,
+        args.tracked,
     )
 
 

@@ -3,10 +3,7 @@
 
 
 rule train_net:
-    """Train one network of an experiment; resumes from its last checkpoint after a kill.
-
-    With a tracker reference (harp, sinmod) the targets are the tracked displacements.
-    """
+    """Train one network of an experiment (targets: the reference, tracked or given); resumes after a kill."""
     input:
         shards=experiment_shards,
         splits=experiment_splits,
@@ -59,11 +56,7 @@ rule predict_shard:
 
 
 rule evaluate_shard:
-    """Displacement metrics and strain (reference, truth, networks, zero) for one shard.
-
-    With a tracker reference the reference is the tracked displacement; on a phantom every
-    method (the tracker included) is also measured against the exact motion.
-    """
+    """Displacement metrics and strain (reference, truth, networks, zero) for one shard."""
     input:
         shard=f"{RESULTS}/{{cohort}}/preprocessed/shard-{{shard}}.h5",
         splits=f"{RESULTS}/{{cohort}}/splits.tsv",
@@ -86,7 +79,8 @@ rule evaluate_shard:
     shell:
         "python {SCRIPTS}/evaluate_shard.py --experiment {params.experiment:q}"
         " --shard {input.shard} --splits {input.splits} --predictions {input.predictions}"
-        " --tracked {input.tracked} --metrics {output.metrics} --curves {output.curves} --summary {output.summary} 2> {log}"
+        " --tracked {input.tracked} --metrics {output.metrics} --curves {output.curves}"
+        " --summary {output.summary} 2> {log}"
 
 
 rule experiment_table:
@@ -153,6 +147,7 @@ rule myonet_figures:
         histories=experiment_histories,
         predictions=experiment_first_predictions,
         reference=experiment_first_shard,
+        tracked=experiment_first_tracked,
     output:
         **{
             name: report(
@@ -180,4 +175,5 @@ rule myonet_figures:
         "python {SCRIPTS}/myonet_figures.py --experiment {params.experiment:q}"
         " --summary {input.summary} --curves {input.curves} --histories {input.histories}"
         " --predictions {input.predictions} --reference {input.reference}"
+        " --tracked {input.tracked}"
         " --out-dir {params.out_dir} 2> {log}"

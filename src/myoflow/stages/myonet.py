@@ -466,31 +466,27 @@ def tables_stage(
     )
 
 
-def _is_tracking_shard(path: str | os.PathLike[str]) -> bool:
-    """``.../<cohort>/tracking/<tracker>/shard-NNN.h5`` (else a preprocessed shard)."""
-    return Path(path).parents[1].name == "tracking"
-
-
 def _figure_slice(
     experiment: dict[str, Any],
     summary: pd.DataFrame,
     references: Sequence[str | os.PathLike[str]],
     predictions: Sequence[str | os.PathLike[str]],
+    tracked: Sequence[str | os.PathLike[str]] = (),
 ) -> tuple[SliceRecord, np.ndarray, dict[str, np.ndarray]]:
     """The first evaluated mid-ventricular slice (else the first evaluated one) of the first
     cohort, its reference displacement and the displacements compared with it.
 
-    ``references`` holds the first cohort's preprocessed shards and, with a tracker reference,
-    its tracking shards: the tracked displacement is then the reference, and on a phantom the
-    exact motion is shown as ``truth`` beside the networks' predictions. The slice is chosen from
+    ``references`` holds the first cohort's preprocessed shards and ``tracked``, with a tracker
+    reference, its tracking shards (same file names): the tracked displacement is then the
+    reference, and on a phantom the exact motion is shown as ``truth`` beside the networks'
+    predictions. The slice is chosen from
     the summary table and then read alone, so a large cohort's predictions are never loaded for
     one figure.
     """
     nets = list(experiment["settings"]["nets"])
-    tracked = {Path(p).name: p for p in references if _is_tracking_shard(p)}
-    references = [p for p in references if not _is_tracking_shard(p)]
+    tracked_by_name = {Path(p).name: p for p in tracked}
     tracker = experiment.get("tracker")
-    if tracker and not tracked:
+    if tracker and not tracked_by_name:
         raise ValueError(f"reference {tracker!r}: no tracking shard given for Fig. 4")
     rows = summary[summary["cohort"] == experiment["cohorts"][0]]
     if rows.empty:
@@ -510,7 +506,7 @@ def _figure_slice(
     shown = {net: f.displacement for net, f in fields.items() if f.displacement is not None}
     reference = rec.displacement
     if tracker:
-        reference = read_record(tracked[Path(path).name], key).displacement
+        reference = read_record(tracked_by_name[Path(path).name], key).displacement
     if reference is None or len(shown) != len(nets):
         raise ValueError(f"slice {key} lacks a reference or predicted displacement")
     if tracker and experiment["synthetic"].get(rec.cohort) and rec.displacement is not None:
@@ -526,19 +522,20 @@ def figures_stage(
     predictions: Sequence[str | os.PathLike[str]],
     references: Sequence[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
+    tracked: Sequence[str | os.PathLike[str]] = (),
 ) -> None:
     """Paper 000 Figures 4-7, strain curves over the cycle and the AHA bullseye.
 
     ``predictions`` lists the prediction shards of the first cohort for every network (the
-    network is the folder name); ``references`` that cohort's preprocessed shards, and its
-    tracking shards when a tracker is the reference.
+    network is the folder name); ``references`` that cohort's preprocessed shards; ``tracked``
+    its tracking shards when a tracker is the reference.
     """
     from myoflow.report import figures, paper000
     from myoflow.train.data import ed_mask
 
     nets = list(experiment["settings"]["nets"])
     summary = _read(summary_path)
-    rec, reference, fields = _figure_slice(experiment, summary, references, predictions)
+    rec, reference, fields = _figure_slice(experiment, summary, references, predictions, tracked)
     frame = rec.es_frame if rec.es_frame is not None else rec.n_frames // 2
     figures.fig_displacement(
         reference,
