@@ -21,10 +21,13 @@ as motion changes by less than that between frames; total motion may be many per
 
 Refinement (tag jumps). A point that starts too far away converges to the wrong tag, a whole
 period off, and a point whose harmonic is weak (the blood-myocardium edge, a fading tag) may not
-converge at all. After each frame the per-point increments are compared with a smooth field made
-from the well-converged points around them (normalised Gaussian convolution on the ED grid); points
-that do not converge or that differ from it by more than ``jump_periods`` are restarted from their
-previous position plus that smooth increment, and Newton is run again.
+converge at all. After each frame every point's displacement is compared with its converged
+neighbours' (normalised Gaussian convolution on the ED grid, computed twice so that the first
+pass's outliers do not bias the second). Points that did not converge, or that are more than
+``jump_periods`` off their neighbours, are restarted from their ED position plus the neighbours'
+displacement and Newton is run again; a point off its neighbours always takes the restart. Using
+the displacement, not the frame's increment, also catches a point that drifted off frames ago
+(on a human basal slice with 3-pixel tags one such point had run 25 px away by the last frame).
 
 Strain. Differentiating ``phi_d(x(X, t), t) = phi_d(X, 0)`` with respect to X gives
 ``J_t F = J_0``, so ``F = J_t^-1 J_0`` at every tracked point from the phase gradients alone (HARP
@@ -190,27 +193,35 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inv @ b
 
 
-def _smooth_increment(
-    increment: np.ndarray,
+def _neighbour_displacement(
+    disp: np.ndarray,
     good: np.ndarray,
     rows: np.ndarray,
     cols: np.ndarray,
+    points: np.ndarray,
     shape: tuple[int, int],
-    sigma: float,
+    options: HarpOptions,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised Gaussian convolution of the good points' increments on the ED grid.
+    """The displacement ``[N, 2]`` of each point's good neighbours and whether it has any.
 
-    Returns the smooth field ``[2, H, W]`` and its weight ``[H, W]`` (0 where no good point is near).
+    A normalised Gaussian convolution on the ED grid of the good region pixels' displacements
+    (the first ``len(rows)`` rows of ``disp``), read at each region pixel and, bilinearly, at
+    each sub-pixel point's ED position.
     """
+    n_grid = len(rows)
+    use = good[:n_grid]
     weight = np.zeros(shape, np.float32)
-    weight[rows[good], cols[good]] = 1.0
+    weight[rows[use], cols[use]] = 1.0
     field = np.zeros((2,) + shape, np.float32)
-    field[:, rows[good], cols[good]] = increment[good].T
+    field[:, rows[use], cols[use]] = disp[:n_grid][use].T
+    sigma = options.neighbourhood_px
     w = ndimage.gaussian_filter(weight, sigma, mode="constant", truncate=3.0)
-    out = np.stack(
+    smooth = np.stack(
         [ndimage.gaussian_filter(f, sigma, mode="constant", truncate=3.0) for f in field]
-    )
-    return out / np.maximum(w, 1e-6), w
+    ) / np.maximum(w, 1e-6)
+    ref = np.concatenate([smooth[:, rows, cols].T, _Sampler(smooth)(points).T])
+    near = np.concatenate([w[rows, cols], _Sampler(w[None])(points)[0]]) > 1e-3
+    return ref, near
 
 
 def track(
@@ -252,21 +263,22 @@ def track(
         sampler = _Sampler(harmonic_stack(images[t], filters, kx, ky))
         prev = positions[t - 1]
         x, residual, jac = _newton(sampler, prev + velocity, target_phase, options, max_step)
-        inc = x - prev
-        good = residual[:n_grid] < options.tolerance_rad
-        smooth, weight = _smooth_increment(
-            inc[:n_grid], good, rows, cols, (h, w), options.neighbourhood_px
-        )
-        # the smooth increment at every point: grid points on their pixel, landmarks bilinear
-        ref = np.concatenate([smooth[:, rows, cols].T, _Sampler(smooth)(points).T])
-        near = np.concatenate([weight[rows, cols], _Sampler(weight[None])(points)[0]]) > 1e-3
-        jump = np.hypot(*(inc - ref).T) > options.jump_periods * period
-        redo = near & ((residual >= options.tolerance_rad) | jump)
+        disp = x - ed
+        good = residual < options.tolerance_rad
+        # the neighbours' displacement at every point, from converged points; a point a tag
+        # period off (a jump, or a drift that started frames ago) is left out of a second pass
+        ref, near = _neighbour_displacement(disp, good, rows, cols, points, (h, w), options)
+        jump = np.hypot(*(disp - ref).T) > options.jump_periods * period
+        ref, near = _neighbour_displacement(disp, good & ~jump, rows, cols, points, (h, w), options)
+        jump = np.hypot(*(disp - ref).T) > options.jump_periods * period
+        redo = near & (~good | jump)
         if redo.any():
             x2, r2, j2 = _newton(
-                sampler, prev[redo] + ref[redo], target_phase[:, redo], options, max_step
+                sampler, ed[redo] + ref[redo], target_phase[:, redo], options, max_step
             )
-            better = r2 < residual[redo]
+            # a jumped point may have converged too, to the wrong tag: it always takes the
+            # restart; an unconverged one takes it when it converges or comes closer
+            better = jump[redo] | (r2 < options.tolerance_rad) | (r2 < residual[redo])
             idx = np.flatnonzero(redo)[better]
             x[idx], residual[idx], jac[idx] = x2[better], r2[better], j2[better]
         # material that leaves the field of view cannot be followed: keep it on the border
