@@ -88,3 +88,11 @@ def homogeneous(
         f = np.array([[1.0 + s * strain_xx, s * shear], [0.0, 1.0 + s * strain_yy]])
         out.append((f, c - f @ c))
     return out
+
+
+def interior(series: AffineSeries, border: int = 12) -> np.ndarray:
+    """Region pixels whose material stays well inside the image for the whole series."""
+    inside = series.region.copy()
+    inside[:border] = inside[-border:] = False
+    inside[:, :border] = inside[:, -border:] = False
+    return inside

@@ -47,7 +47,7 @@ import numpy as np
 from scipy import fft, ndimage
 
 from myoflow.errors import ConfigError
-from myoflow.tracking.common import TrackOutput
+from myoflow.tracking.common import TrackOutput, check_option_names
 from myoflow.tracking.spectrum import TagPeaks, frequencies, gaussian_bandpass
 
 
@@ -72,11 +72,7 @@ class HarpOptions:
     def from_dict(cls, options: Mapping[str, Any]) -> HarpOptions:
         """Options from a plain dict; unknown keys and bad values raise ConfigError naming them."""
         known = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise ConfigError(
-                f"tracking.harp: unknown option(s) {unknown}; allowed: {sorted(known)}"
-            )
+        check_option_names("tracking.harp", options, known)
         problems = []
         for name, value in options.items():
             want_int = known[name] == "int"

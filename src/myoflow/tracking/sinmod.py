@@ -103,7 +103,7 @@ import numpy as np
 from scipy import fft, ndimage
 
 from myoflow.errors import ConfigError
-from myoflow.tracking.common import TrackOutput
+from myoflow.tracking.common import TrackOutput, check_option_names
 from myoflow.tracking.spectrum import TagPeaks, frequencies
 
 _TWO_PI = 2.0 * math.pi
@@ -132,12 +132,7 @@ class SinModOptions:
     @classmethod
     def from_dict(cls, options: Mapping[str, Any]) -> SinModOptions:
         """Options from a plain dict; missing keys take the defaults, unknown ones raise ConfigError."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ConfigError(
-                f"tracking.sinmod: unknown option(s) {unknown}; allowed: {sorted(known)}"
-            )
+        check_option_names("tracking.sinmod", options, (f.name for f in fields(cls)))
         return cls(**dict(options)).check()
 
     def check(self) -> SinModOptions:

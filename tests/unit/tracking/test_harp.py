@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support.tagged import AffineSeries, affine_series, homogeneous, translation
+from support.tagged import AffineSeries, affine_series, homogeneous, interior, translation
 
 from myoflow.errors import ConfigError
 from myoflow.tracking import harp
@@ -12,14 +12,6 @@ from myoflow.tracking.spectrum import find_tag_peaks
 
 SIZE = 80
 CENTRE = (SIZE - 1) / 2.0
-
-
-def _interior(series: AffineSeries, border: int = 12) -> np.ndarray:
-    """Region pixels whose material stays well inside the image for the whole series."""
-    inside = series.region.copy()
-    inside[:border] = inside[-border:] = False
-    inside[:, :border] = inside[:, -border:] = False
-    return inside
 
 
 def _track(series: AffineSeries, points: np.ndarray | None = None, **options: float):
@@ -38,7 +30,7 @@ def test_translation_recovered_across_wraps(shift: tuple[float, float]) -> None:
     # up to 11 px of motion = more than two 5 px tag periods: the phase wraps repeatedly
     series = affine_series(translation(shift, 12), size=SIZE, period_px=5.0)
     out = _track(series)
-    err = _errors(series, out, _interior(series))
+    err = _errors(series, out, interior(series))
     assert err.mean() < 0.05 and err.max() < 0.3
     assert np.all(out.displacement[0] == 0.0)
 
@@ -46,7 +38,7 @@ def test_translation_recovered_across_wraps(shift: tuple[float, float]) -> None:
 def test_homogeneous_strain_and_harp_deformation_gradient() -> None:
     series = affine_series(homogeneous(0.15, -0.10, 0.08, 10, CENTRE), size=SIZE, period_px=5.0)
     out = _track(series)
-    inside = _interior(series)
+    inside = interior(series)
     err = _errors(series, out, inside)
     assert err.mean() < 0.05
     # HARP strain: F from phase gradients alone, no differencing of the displacement
@@ -73,7 +65,7 @@ def test_fading_tags_are_still_tracked() -> None:
         homogeneous(0.1, -0.1, 0.05, 12, CENTRE), size=SIZE, period_px=5.0, t1_ms=60.0
     )
     assert np.exp(-220.0 / 60.0) < 0.03
-    err = _errors(series, _track(series), _interior(series))
+    err = _errors(series, _track(series), interior(series))
     assert err.mean() < 0.1
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support.tagged import AffineSeries, affine_series, homogeneous, translation
+from support.tagged import AffineSeries, affine_series, homogeneous, interior, translation
 
 from myoflow.errors import ConfigError
 from myoflow.tracking.common import TrackOutput
@@ -20,14 +20,6 @@ from myoflow.tracking.spectrum import TagPeaks, find_tag_peaks
 
 SIZE = 80
 CENTRE = (SIZE - 1) / 2.0
-
-
-def _interior(series: AffineSeries, border: int = 12) -> np.ndarray:
-    """Region pixels whose material stays well inside the image for the whole series."""
-    inside = series.region.copy()
-    inside[:border] = inside[-border:] = False
-    inside[:, :border] = inside[:, -border:] = False
-    return inside
 
 
 def _track(series: AffineSeries, points: np.ndarray | None = None, **options: float) -> TrackOutput:
@@ -57,7 +49,7 @@ def _ramp(
 def test_a_shift_along_plus_x_gives_plus_x() -> None:
     series = affine_series(translation((0.8, 0.0), 2), size=SIZE, period_px=5.0)
     out = _track(series)
-    inside = _interior(series)
+    inside = interior(series)
     assert np.median(out.displacement[1, 0][inside]) == pytest.approx(0.8, abs=0.01)
     assert np.median(out.displacement[1, 1][inside]) == pytest.approx(0.0, abs=0.01)
 
@@ -71,7 +63,7 @@ def test_translation_recovered_across_wraps(shift: tuple[float, float], frames: 
     series = affine_series(translation(shift, frames), size=SIZE, period_px=5.0)
     points = np.array([[30.3, 41.7], [45.9, 33.2], [CENTRE, CENTRE]])
     out = _track(series, points)
-    err = _errors(series, out, _interior(series))
+    err = _errors(series, out, interior(series))
     assert err.mean() < 0.03 and np.percentile(err, 95) < 0.1
     assert out.points[-1] == pytest.approx(points + np.asarray(shift), abs=0.05)
 
@@ -80,7 +72,7 @@ def test_frame_to_frame_steps_alone_follow_strain() -> None:
     # no drift correction: the Lagrangian sum of image-grid steps, each applied at the midpoint
     # of the point's path (0.020 px; moving by the step at the start point instead gives 0.052)
     series = affine_series(homogeneous(0.25, -0.2, 0.0, 8, CENTRE), size=SIZE, period_px=5.0)
-    err = _errors(series, _track(series, correction_passes=0), _interior(series))
+    err = _errors(series, _track(series, correction_passes=0), interior(series))
     assert err.mean() < 0.035
 
 
@@ -95,7 +87,7 @@ def test_homogeneous_strain_and_its_deformation_gradient(
         homogeneous(strain_xx, strain_yy, shear, 10, CENTRE), size=SIZE, period_px=5.0
     )
     out = _track(series)
-    inside = _interior(series)
+    inside = interior(series)
     err = _errors(series, out, inside)
     assert err.mean() < 0.03 and np.percentile(err, 95) < 0.1
     # F from the tracked field: least squares of x = F X + b over the interior at the last frame
@@ -115,7 +107,7 @@ def test_fading_tags_are_still_tracked() -> None:
         period_px=5.0,
         t1_ms=95.0,
     )
-    inside = _interior(series)
+    inside = interior(series)
     contrast = series.images[-1][inside].std() / series.images[0][inside].std()
     assert 0.1 < contrast < 0.2
     out = _track(series)
@@ -158,7 +150,7 @@ def test_tags_at_20_degrees_with_either_pattern(pattern: str) -> None:
     )
     peaks = find_tag_peaks(series.images[0])
     assert sorted(round(a % 180.0) for a in peaks.angles_deg) == [20, 110]
-    err = _errors(series, _track(series), _interior(series))
+    err = _errors(series, _track(series), interior(series))
     assert err.mean() < 0.03 and np.percentile(err, 95) < 0.1
 
 
