@@ -106,15 +106,16 @@ def track_record(
     seeds_px = np.stack([seeds_mm[0] / sx, seeds_mm[1] / sy], axis=-1)
     out = _run(tracker, images, region, seeds_px, peaks, options or {})
     scale = np.array([sx, sy])
-    disp = extend_nearest(out.displacement, region) * scale[None, :, None, None]
+    disp = extend_nearest(out.displacement.astype(np.float32), region)
+    disp *= scale.astype(np.float32)[None, :, None, None]
     landmarks = np.moveaxis(out.points * scale, -1, 1)
     deformation = None
     if out.deformation is not None:
         # F in mm: x_mm = S x_px with S = diag(sx, sy), so F_mm[i, j] = F_px[i, j] s_i / s_j
         ratio = scale[:, None] / scale[None, :]
-        deformation = out.deformation * ratio[None, :, :, None, None]
+        deformation = out.deformation * ratio.astype(np.float32)[None, :, :, None, None]
     return TrackResult(
-        displacement=disp.astype(np.float32),
+        displacement=disp,
         landmarks=landmarks.astype(np.float32),
         region=region,
         peaks=peaks,

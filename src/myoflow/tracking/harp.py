@@ -58,7 +58,7 @@ class HarpOptions:
     #: band-pass standard deviation as a fraction of the tag frequency |k|
     filter_width: float = 0.35
     #: Newton iterations per frame (each is one bilinear sample of six complex images)
-    iterations: int = 8
+    iterations: int = 5
     #: largest Newton step, in tag periods (keeps a weak-harmonic point from flying off)
     max_step_periods: float = 0.25
     #: a converged point's residual phase (radians) below this counts as converged
@@ -99,20 +99,21 @@ class _Sampler:
 
     def __init__(self, stack: np.ndarray):
         self.c, self.h, self.w = stack.shape
-        self.flat = stack.reshape(self.c, -1)
+        # channels last: each corner of each point is one contiguous read of C values
+        self.flat = np.ascontiguousarray(stack.reshape(self.c, -1).T)
 
     def __call__(self, xy: np.ndarray) -> np.ndarray:
         x = np.clip(xy[:, 0], 0.0, self.w - 1.000001)
         y = np.clip(xy[:, 1], 0.0, self.h - 1.000001)
         x0 = x.astype(np.intp)
         y0 = y.astype(np.intp)
-        fx = (x - x0).astype(np.float32)
-        fy = (y - y0).astype(np.float32)
+        fx = (x - x0).astype(np.float32)[:, None]
+        fy = (y - y0).astype(np.float32)[:, None]
         i00 = y0 * self.w + x0
         f = self.flat
-        top = f[:, i00] * (1 - fx) + f[:, i00 + 1] * fx
-        bottom = f[:, i00 + self.w] * (1 - fx) + f[:, i00 + self.w + 1] * fx
-        return top * (1 - fy) + bottom * fy
+        top = f[i00] * (1 - fx) + f[i00 + 1] * fx
+        bottom = f[i00 + self.w] * (1 - fx) + f[i00 + self.w + 1] * fx
+        return (top * (1 - fy) + bottom * fy).T
 
 
 def harmonic_stack(
@@ -206,17 +207,24 @@ def _neighbour_displacement(
     """
     n_grid = len(rows)
     use = good[:n_grid]
-    weight = np.zeros(shape, np.float32)
-    weight[rows[use], cols[use]] = 1.0
-    field = np.zeros((2,) + shape, np.float32)
-    field[:, rows[use], cols[use]] = disp[:n_grid][use].T
     sigma = options.neighbourhood_px
+    # work on the region's bounding box (plus the kernel's reach), not the whole image
+    reach = int(np.ceil(3.0 * sigma)) + 1
+    r0, c0 = max(int(rows.min()) - reach, 0), max(int(cols.min()) - reach, 0)
+    r1, c1 = min(int(rows.max()) + reach + 1, shape[0]), min(int(cols.max()) + reach + 1, shape[1])
+    box = (r1 - r0, c1 - c0)
+    local_rows, local_cols = rows - r0, cols - c0
+    weight = np.zeros(box, np.float32)
+    weight[local_rows[use], local_cols[use]] = 1.0
+    field = np.zeros((2,) + box, np.float32)
+    field[:, local_rows[use], local_cols[use]] = disp[:n_grid][use].T
     w = ndimage.gaussian_filter(weight, sigma, mode="constant", truncate=3.0)
     smooth = np.stack(
         [ndimage.gaussian_filter(f, sigma, mode="constant", truncate=3.0) for f in field]
     ) / np.maximum(w, 1e-6)
-    ref = np.concatenate([smooth[:, rows, cols].T, _Sampler(smooth)(points).T])
-    near = np.concatenate([w[rows, cols], _Sampler(w[None])(points)[0]]) > 1e-3
+    local_points = points - np.array([c0, r0])
+    ref = np.concatenate([smooth[:, local_rows, local_cols].T, _Sampler(smooth)(local_points).T])
+    near = np.concatenate([w[local_rows, local_cols], _Sampler(w[None])(local_points)[0]]) > 1e-3
     return ref, near
 
 
@@ -287,7 +295,7 @@ def track(
         # F = J_t^-1 J_0 at the region's pixels
         f = _solve(jac[:n_grid], jac0[:n_grid])
         deformation[t][:, :, rows, cols] = np.moveaxis(f, 0, -1)
-    displacement = np.zeros((n_t, 2, h, w), np.float64)
+    displacement = np.zeros((n_t, 2, h, w), np.float32)
     displacement[:, :, rows, cols] = np.moveaxis(positions[:, :n_grid] - ed[:n_grid], -1, 1)
     return TrackOutput(
         displacement=displacement,
