@@ -238,7 +238,8 @@ def track(
     """HARP-track the ED ``region`` pixels and the sub-pixel ``points`` through ``images``.
 
     Returns displacement ``[T, 2, H, W]`` (pixels; zero outside ``region``), point positions
-    ``[T, N, 2]``, the HARP deformation gradient ``[T, 2, 2, H, W]`` (NaN outside ``region``) and
+    ``[T, N, 2]``, the HARP deformation gradient ``[T, 2, 2, H, W]`` (NaN outside ``region`` and
+    where Newton did not converge) and
     diagnostics (fraction of restarted and of unconverged points, mean over frames).
     """
     n_t, h, w = images.shape
@@ -292,8 +293,10 @@ def track(
         unconverged.append(float(np.mean(residual >= options.tolerance_rad)))
         velocity = x - prev
         positions[t] = x
-        # F = J_t^-1 J_0 at the region's pixels
+        # F = J_t^-1 J_0 at the region's pixels; where Newton did not converge the phase
+        # gradients are those of a weak or corrupt harmonic, so F is unknown there (NaN)
         f = _solve(jac[:n_grid], jac0[:n_grid])
+        f[residual[:n_grid] >= options.tolerance_rad] = np.nan
         deformation[t][:, :, rows, cols] = np.moveaxis(f, 0, -1)
     displacement = np.zeros((n_t, 2, h, w), np.float32)
     displacement[:, :, rows, cols] = np.moveaxis(positions[:, :n_grid] - ed[:n_grid], -1, 1)
