@@ -32,6 +32,7 @@ METHOD_COLOURS = {
     "myonet": "#1f77b4",
     "resmyonet": "#ff7f0e",
     "harp": "#d62728",
+    "harp_phase": "#9467bd",
     "sinmod": "#2ca02c",
 }
 #: Colours for methods not listed above, picked by a checksum of the name. A checksum (not the

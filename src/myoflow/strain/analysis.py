@@ -134,14 +134,32 @@ def slice_strain(
     mask or an ES frame outside the series.
     """
     inside = _check(displacement_mm, mask_ed, frame_times_ms)
-    n_t = len(frame_times_ms)
-    if es_frame is not None and not 0 <= es_frame < n_t:
-        raise ValueError(f"ES frame {es_frame} outside 0..{n_t - 1}")
     centroid = lv_centroid_mm(inside, spacing_mm)
-    segments = segment_map(inside, spacing_mm, position, rv_insertion_mm)
     maps = radial_circumferential(
         np.asarray(displacement_mm, dtype=np.float64), spacing_mm, centroid, inside
     )
+    return maps_strain(
+        maps, inside, spacing_mm, position, rv_insertion_mm, es_frame, frame_times_ms
+    )
+
+
+def maps_strain(
+    maps: dict[str, np.ndarray],
+    mask_ed: np.ndarray,
+    spacing_mm: tuple[float, float],
+    position: str,
+    rv_insertion_mm: np.ndarray | None,
+    es_frame: int | None,
+    frame_times_ms: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``slice_strain``'s ``(curves, summary)`` from per-pixel strain maps ``[T, H, W]`` (keys
+    ``ecc_green, err_green, ecc_eng, err_eng``), for methods that measure strain directly (HARP
+    strain from phase gradients) rather than through a displacement's finite differences."""
+    inside = np.asarray(mask_ed).astype(bool)
+    n_t = len(frame_times_ms)
+    if es_frame is not None and not 0 <= es_frame < n_t:
+        raise ValueError(f"ES frame {es_frame} outside 0..{n_t - 1}")
+    segments = segment_map(inside, spacing_mm, position, rv_insertion_mm)
     curves = _curves(maps, inside, segments, frame_times_ms)
     es = es_frame_of(curves) if es_frame is None else int(es_frame)
     return curves, _summary(curves, es)

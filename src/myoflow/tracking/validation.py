@@ -48,7 +48,7 @@ import pandas as pd
 from myoflow.errors import ConfigError, InputError
 from myoflow.phantom.cohort import SliceSpec, generate, plan
 from myoflow.record import SliceRecord
-from myoflow.strain.analysis import GLOBAL_SEGMENT, slice_strain
+from myoflow.strain.analysis import GLOBAL_SEGMENT, maps_strain, slice_strain
 
 log = logging.getLogger(__name__)
 
@@ -440,16 +440,42 @@ def slice_metrics(
 # The sweep
 
 
-TrackFn = Callable[[SliceRecord, str, Mapping[str, Any]], tuple[np.ndarray, np.ndarray]]
+#: A tracker's output for the sweep: displacement ``[T, 2, H, W]`` mm, landmarks ``[T, 2, 168]``
+#: mm and, from trackers that measure strain directly (HARP's phase gradients), per-pixel strain
+#: maps (``TrackResult.strain_maps``), else None.
+Tracked = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray] | None]
+TrackFn = Callable[[SliceRecord, str, Mapping[str, Any]], Tracked]
+#: Suffix of the extra method whose strain comes from the tracker's own maps (``harp_phase``):
+#: same displacement and landmarks as the tracker, strain without finite differences.
+PHASE_STRAIN = "_phase"
 
 
-def _track_with_api(
-    rec: SliceRecord, tracker: str, options: Mapping[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:
+def _track_with_api(rec: SliceRecord, tracker: str, options: Mapping[str, Any]) -> Tracked:
     from myoflow.tracking.api import track_record
 
     result = track_record(rec, tracker, options)
-    return result.displacement, result.landmarks
+    maps = None
+    if result.deformation is not None:
+        maps = result.strain_maps(rec.pixel_spacing_mm)
+    return result.displacement, result.landmarks, maps
+
+
+def maps_es_strain(rec: SliceRecord, maps: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``es_strain`` of per-pixel strain maps: ES Green Ecc/Err per segment on the truth's mask."""
+    if rec.mask is None or rec.es_frame is None:
+        raise ValueError(f"{rec.key}: strain validation needs the ED mask and the ES frame")
+    _, summary = maps_strain(
+        maps,
+        rec.mask[0],
+        rec.pixel_spacing_mm,
+        rec.position,
+        rec.rv_insertion_mm,
+        rec.es_frame,
+        rec.frame_times_ms,
+    )
+    return summary.rename(columns={"ecc_green_es": "ecc", "err_green_es": "err"})[
+        ["segment", "ecc", "err"]
+    ]
 
 
 def _failed(keys: dict[str, Any], status: str) -> SliceResult:
@@ -491,12 +517,13 @@ def score_record(
     zero_landmarks = np.broadcast_to(rec.landmarks[:1], rec.landmarks.shape)
     for method in [*trackers, ZERO]:
         keys_m: dict[str, Any] = {"method": method, **base}
+        maps: dict[str, np.ndarray] | None = None
         if method == ZERO:
             disp, marks, seconds = np.zeros_like(rec.displacement), zero_landmarks, np.nan
         else:
             start = time.perf_counter()
             try:
-                disp, marks = track(rec, method, (tracker_options or {}).get(method) or {})
+                disp, marks, maps = track(rec, method, (tracker_options or {}).get(method) or {})
             except ConfigError:
                 raise  # bad options fail every slice alike: a configuration error, not a result
             except (InputError, ValueError) as error:
@@ -509,6 +536,14 @@ def score_record(
         row["seconds_per_frame"] = seconds / rec.n_frames
         segments = segments.assign(**keys_m)[SEGMENT_COLUMNS]
         results.append(SliceResult(row={c: row[c] for c in SLICE_COLUMNS}, segments=segments))
+        if maps is not None:
+            keys_p = {**keys_m, "method": method + PHASE_STRAIN}
+            errors = strain_errors(maps_es_strain(rec, maps), truth_strain, analytic)
+            row_p = {**row, **keys_p, **strain_scores(errors)}
+            segments_p = errors.assign(**keys_p)[SEGMENT_COLUMNS]
+            results.append(
+                SliceResult(row={c: row_p[c] for c in SLICE_COLUMNS}, segments=segments_p)
+            )
     return results
 
 

@@ -50,7 +50,7 @@ def _offset_tracker(offset_mm: tuple[float, float]) -> Any:
 
     def track(
         rec: SliceRecord, tracker: str, options: Mapping[str, Any]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, None]:
         assert rec.displacement is not None and rec.landmarks is not None
         disp = rec.displacement.copy()
         disp[1:, 0] += offset_mm[0]
@@ -58,7 +58,7 @@ def _offset_tracker(offset_mm: tuple[float, float]) -> Any:
         marks = rec.landmarks.copy()
         marks[1:, 0] += offset_mm[0]
         marks[1:, 1] += offset_mm[1]
-        return disp, marks
+        return disp, marks, None
 
     return track
 
@@ -311,7 +311,8 @@ def test_tiny_real_sweep_beats_zero() -> None:
     result = run_sweep(config)
     assert (result.slices["status"] == "ok").all()
     cells = result.cells()
-    assert list(cells["method"]) == ["harp", ZERO]
+    # HARP also measures strain from its phase gradients: an extra method with its displacement
+    assert list(cells["method"]) == ["harp", "harp_phase", ZERO]
     assert (
         not cells.drop(columns=["es_mean_px_sd", "ecc_global_sd", "err_global_sd"])[
             cells["method"] == "harp"
@@ -319,7 +320,9 @@ def test_tiny_real_sweep_beats_zero() -> None:
         .isna()
         .any(axis=None)
     )
-    harp, zero = cells.iloc[0], cells.iloc[1]
+    harp, phase, zero = cells.iloc[0], cells.iloc[1], cells.iloc[2]
     for column in [*DISPLACEMENT_METRICS, "landmark_es_mean_px", "ecc_segment_mae"]:
         assert harp[column] < zero[column], column
     assert harp["es_mean_px"] < 1.0 and harp["frames_per_s"] > 0
+    assert phase["es_mean_px"] == harp["es_mean_px"]
+    assert phase["ecc_segment_mae"] < 0.03 and phase["ecc_global_bias"] != harp["ecc_global_bias"]
