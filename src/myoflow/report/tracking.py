@@ -39,6 +39,7 @@ from myoflow.tracking.validation import (
     AIM_ECC,
     AIM_ES_MEAN_PX,
     CELL_COLUMNS,
+    PHASE_STRAIN,
     ZERO,
     SweepResult,
     aggregate_segments,
@@ -204,10 +205,14 @@ def write_validation_tables(cells: pd.DataFrame, stem: str | Path) -> None:
 
 
 def _line_panel(ax: Axes, cells: pd.DataFrame, over: str, title: str) -> None:
-    """Mean ES error (px) against ``over`` per (method, species), with the aim line."""
+    """Mean ES error (px) against ``over`` per (method, species), with the aim line.
+
+    A phase-strain variant (``harp_phase``) shares its tracker's displacement, so only the
+    tracker's line is drawn.
+    """
     for method, species in _ordered(cells):
         block = cells[(cells["method"] == method) & (cells["species"] == species)]
-        if block.empty:
+        if block.empty or method.endswith(PHASE_STRAIN):
             continue
         series = block.groupby(over)["es_mean_px"].mean().sort_index()
         style, marker = _species_style(species)
