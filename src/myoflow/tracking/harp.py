@@ -128,14 +128,14 @@ def harmonic_stack(
     return fft.ifft2(np.stack(parts), axes=(-2, -1)).astype(np.complex64)
 
 
-def _phase_and_jacobian(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Phases ``[2, N]``, phase Jacobians ``[N, 2, 2]`` (row d = grad phi_d) and |H|^2 ``[2, N]``."""
+def _phase_and_jacobian(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Phases ``[2, N]`` and phase Jacobians ``[N, 2, 2]`` (row d = grad phi_d) of H samples."""
     h = samples[[0, 3]]
     grads = samples[[1, 2, 4, 5]].reshape(2, 2, -1)
     power = (h.real * h.real + h.imag * h.imag).astype(np.float32)
     num = (np.conj(h)[:, None, :] * grads).imag
     jac = num / np.maximum(power, 1e-20)[:, None, :]
-    return np.angle(h), np.moveaxis(jac, -1, 0), power
+    return np.angle(h), np.moveaxis(jac, -1, 0)
 
 
 def _wrap(angle: np.ndarray) -> np.ndarray:
@@ -159,7 +159,7 @@ def _newton(
     jac = np.empty((len(x), 2, 2), np.float32)
     active = np.arange(len(x))
     for iteration in range(options.iterations + 1):
-        phase, jac_a, _ = _phase_and_jacobian(sampler(x[active]))
+        phase, jac_a = _phase_and_jacobian(sampler(x[active]))
         r = _wrap(phase - target[:, active])
         residual[active] = np.max(np.abs(r), axis=0)
         jac[active] = jac_a
@@ -239,8 +239,8 @@ def track(
 
     Returns displacement ``[T, 2, H, W]`` (pixels; zero outside ``region``), point positions
     ``[T, N, 2]``, the HARP deformation gradient ``[T, 2, 2, H, W]`` (NaN outside ``region`` and
-    where Newton did not converge) and
-    diagnostics (fraction of restarted and of unconverged points, mean over frames).
+    where Newton did not converge) and diagnostics (fraction of restarted and of unconverged
+    points, mean over frames).
     """
     n_t, h, w = images.shape
     kx, ky = frequencies((h, w))
@@ -253,15 +253,12 @@ def track(
     n_grid = len(rows)
     ed = np.concatenate([np.stack([cols, rows], axis=-1).astype(np.float64), points], axis=0)
     sampler0 = _Sampler(harmonic_stack(images[0], filters, kx, ky))
-    target_phase, jac0, _ = _phase_and_jacobian(sampler0(ed))
+    target_phase, jac0 = _phase_and_jacobian(sampler0(ed))
 
     positions = np.empty((n_t,) + ed.shape)
     positions[0] = ed
     deformation = np.full((n_t, 2, 2, h, w), np.nan, np.float32)
-    deformation[0, 0, 0, rows, cols] = 1.0
-    deformation[0, 1, 1, rows, cols] = 1.0
-    deformation[0, 0, 1, rows, cols] = 0.0
-    deformation[0, 1, 0, rows, cols] = 0.0
+    deformation[0][:, :, rows, cols] = np.eye(2, dtype=np.float32)[:, :, None]
     restarted, unconverged = [], []
     velocity = np.zeros_like(ed)
     for t in range(1, n_t):
