@@ -56,3 +56,23 @@ def test_python_version_matches() -> None:
         requires = tomllib.load(fh)["project"]["requires-python"]
     for env in ("core.yaml", "torch.yaml"):
         assert _env(env)["python"] == "==3.11" and requires == ">=3.11"
+
+
+RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.DOTALL | re.MULTILINE)
+#: Rules whose script imports torch (every MyoNet stage reads myoflow.train.data); the others run
+#: in the CPU environment.
+TORCH_RULE_FILES = {"myonet.smk"}
+
+
+def test_every_rule_names_its_conda_environment() -> None:
+    """`--sdm conda` only builds an environment for a rule that declares one."""
+    rules = 0
+    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        expected = "torch.yaml" if smk.name in TORCH_RULE_FILES else "core.yaml"
+        for name, body in RULE.findall(smk.read_text()):
+            rules += 1
+            match = re.search(r'^    conda:\n        "([^"]+)"', body, re.MULTILINE)
+            assert match, f"{smk.name}: rule {name} declares no conda environment"
+            env = (smk.parent / match.group(1)).resolve()
+            assert env.is_file() and env.name == expected, f"rule {name}: {match.group(1)}"
+    assert rules >= 17

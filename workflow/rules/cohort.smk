@@ -13,6 +13,8 @@ rule phantom_shard:
         cohort=cohort_config,
     wildcard_constraints:
         cohort=SYNTHETIC_RE,
+    conda:
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(2000),
@@ -33,6 +35,8 @@ rule ingest_shard:
         cohort=cohort_config,
     wildcard_constraints:
         cohort=INGESTED_RE,
+    conda:
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(4000),
@@ -56,6 +60,8 @@ rule truth_table:
     log:
         f"{RESULTS}/logs/{{cohort}}/truth_table.log",
     localrule: True
+    conda:
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -75,6 +81,8 @@ rule check_inputs:
     params:
         cohort=cohort_config,
     localrule: True
+    conda:
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=1000,

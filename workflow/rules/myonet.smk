@@ -19,6 +19,8 @@ rule train_net:
         out_dir=f"{RESULTS}/models/{{exp}}/{{net}}",
     wildcard_constraints:
         exp=MYONET_RE,
+    conda:
+        "../../envs/torch.yaml"
     threads: 8
     resources:
         gpu=1,
@@ -44,6 +46,8 @@ rule predict_shard:
         experiment=experiment_config,
     wildcard_constraints:
         exp=MYONET_RE,
+    conda:
+        "../../envs/torch.yaml"
     threads: 4
     resources:
         gpu=1,
@@ -72,6 +76,8 @@ rule evaluate_shard:
         experiment=experiment_config,
     wildcard_constraints:
         exp=MYONET_RE,
+    conda:
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(4000),
@@ -95,6 +101,8 @@ rule experiment_table:
         exp=MYONET_RE,
         table="metrics|strain_curves|strain_summary",
     localrule: True
+    conda:
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -129,6 +137,8 @@ rule myonet_paper_tables:
     wildcard_constraints:
         exp=MYONET_RE,
     localrule: True
+    conda:
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -167,6 +177,8 @@ rule myonet_figures:
     wildcard_constraints:
         exp=MYONET_RE,
     localrule: True
+    conda:
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,

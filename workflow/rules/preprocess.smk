@@ -13,6 +13,8 @@ rule preprocess_shard:
         f"{RESULTS}/logs/{{cohort}}/preprocess-{{shard}}.log",
     params:
         cohort=cohort_config,
+    conda:
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(3000),
@@ -36,6 +38,8 @@ rule cohort_index:
     log:
         f"{RESULTS}/logs/{{cohort}}/cohort_index.log",
     localrule: True
+    conda:
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -59,6 +63,8 @@ rule qc_table:
     log:
         f"{RESULTS}/logs/{{cohort}}/qc_table.log",
     localrule: True
+    conda:
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -87,6 +93,8 @@ rule split:
         test=CONFIG["split"]["test"],
         seed=CONFIG["seed"],
     localrule: True
+    conda:
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -104,6 +112,8 @@ rule export_nifti:
         directory(f"{RESULTS}/{{cohort}}/nifti/{{stage}}/shard-{{shard}}"),
     log:
         f"{RESULTS}/logs/{{cohort}}/nifti-{{stage}}-{{shard}}.log",
+    conda:
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(2000),

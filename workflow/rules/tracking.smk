@@ -15,6 +15,8 @@ rule track_shard:
         f"{RESULTS}/logs/{{cohort}}/track-{{tracker}}-{{shard}}.log",
     params:
         options=tracker_options,
+    conda:
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(3000),

@@ -38,6 +38,8 @@ rule tracking_validation:
         validation=TRACKVAL_JSON,
         tracking=TRACKVAL_OPTIONS_JSON,
         out_dir=TRACKVAL_DIR,
+    conda:
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(3000),
