@@ -65,6 +65,23 @@ Tracking (Lagrangian). Every ED region pixel and every given point is a material
    differences of the tracked field) changed the errors by less than 0.01 px: the passes converge
    anyway.
 
+4. Forward and backward. A step of more than half a tag period along a tag normal (fast
+   filling with fine tags: a rat's wall moves up to 2.9 px between frames, 3-pixel tags wrap at
+   1.5 px) jumps a tag, and the drift correction, which assumes a small residual, cannot undo
+   it: every later frame of that point is a period off. So each step's size is kept as the
+   point's *risk* (its largest step along a normal over half that period, so far on its path).
+   When some forward step exceeds ``backward_risk`` (0.7), the cycle is also followed backward
+   from its last frame, where the heart is near its ED shape again: ED positions corrected
+   against the last frame are the start. A point takes the backward path at the frames where
+   its forward risk exceeds ``backward_risk`` and the backward risk is lower. On the phantom at
+   SNR 20 (3 slices per case), the mean error over all frames fell from 1.25 to 0.18 px (rat,
+   3-pixel tags), 0.42 to 0.18 (human, 3 px) and 0.20 to 0.07 (rat, 4 px), with the end-systolic
+   error unchanged (0.11, 0.15, 0.07 px). Taking the lower-risk path everywhere, or averaging
+   both where they agree, lowered the all-frame error a little more but raised the ES error
+   (0.13-0.19 px); the 0.7 threshold keeps the forward path wherever it is safe. Series that end
+   far from the ED shape (a short acquisition window) gain nothing from the backward path; its
+   start risk then stays high and it is not taken.
+
 Combining directions. ``n_d . u = u_d`` for the two directions is solved for ``u`` with the inverse
 of the 2x2 matrix of normals, so the tag directions need not be orthogonal.
 
@@ -81,19 +98,20 @@ rat SNR 20, rat SNR 5, human SNR 20, human SNR 5:
 
 With tags 3, 4, 5, 6 px apart (``myoflow.tracking.validation.with_tags``, 3 slices, SNR 20) the
 mean ES error is 0.13, 0.07, 0.08, 0.11 px (rat) and 0.15, 0.10, 0.11, 0.15 px (human); at 3 px
-the rat's rapid filling moves up to 2.9 px between frames, beyond half a period, and the late
-frames jump a tag (mean over all frames 0.77 px).
+the rat's rapid filling moves up to 2.9 px between frames, beyond half a period, and without the
+backward path (item 4) the late frames jump a tag (mean over all frames 0.77 px).
 
-Left out compared with the paper: no forward/backward tracking with weighting over the cycle
-(frame-to-frame steps plus the correction against ED take its place), no estimate of the local
+Left out compared with the paper: the forward/backward combination is a per-point choice by
+step risk (item 4), not the paper's weighting over the cycle; no estimate of the local
 wave-vector direction (a direction's phase is read along the ED normal ``n_d``; rotation of the
-tags only enters through the steps and is removed by the correction), and no quality-weighted
-temporal smoothing. Steps beyond half a tag period between consecutive frames (e.g. rapid filling
-in a rat with 3-pixel tags) jump a tag and are not recovered.
+tags only enters through the steps and is removed by the correction); and no quality-weighted
+temporal smoothing. A jump that both paths must cross (a series ending far from ED) is not
+recovered.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -128,6 +146,9 @@ class SinModOptions:
     correction_passes: int = 3
     #: depth (pixels) over which the weight of the region's border pixels ramps up to 1 (0: off)
     edge_taper_px: float = 1.0
+    #: a point whose forward path made a step of more than this fraction of half a tag period
+    #: along a tag normal (near a tag jump) takes the backward path where that one is safer
+    backward_risk: float = 0.7
 
     @classmethod
     def from_dict(cls, options: Mapping[str, Any]) -> SinModOptions:
@@ -138,9 +159,15 @@ class SinModOptions:
     def check(self) -> SinModOptions:
         """Return self, or raise ConfigError listing every value of the wrong type or range."""
         problems = []
-        for name in ("bandwidth", "cross_width", "window_periods", "edge_taper_px"):
+        for name in (
+            "bandwidth",
+            "cross_width",
+            "window_periods",
+            "edge_taper_px",
+            "backward_risk",
+        ):
             value = getattr(self, name)
-            strict = name != "edge_taper_px"
+            strict = name not in ("edge_taper_px", "backward_risk")
             if (
                 isinstance(value, bool)
                 or not isinstance(value, (int, float))
@@ -341,7 +368,8 @@ def track(
     points' positions ``[T, N, 2]`` and diagnostics: ``tag_power_ratio_last`` (band power of the
     last frame over ED's, in the region: tag fading), ``residual_mean_px`` / ``residual_max_px``
     (size of the last drift correction, mean over frames of its mean / largest: convergence),
-    ``step_max_px`` (largest frame-to-frame step; steps must stay below ``period_px / 2``).
+    ``step_max_px`` (largest frame-to-frame step; steps must stay below ``period_px / 2``) and
+    ``backward_share`` (fraction of points x frames taken from the backward path).
     """
     images = np.asarray(images, dtype=np.float32)
     region = np.asarray(region, dtype=bool)
@@ -380,45 +408,100 @@ def track(
     rows, cols = np.nonzero(region)
     n_region = len(rows)
     ref = np.concatenate([np.stack([cols, rows], -1).astype(float), points])
-    pos = ref.copy()
     grid = _EdGrid(images[0], region, points, k, to_xy, sigmas, options)
+    normals = (k / k0[:, None]).astype(np.float32)
+    bands: dict[int, np.ndarray] = {}
 
-    displacement = np.zeros((n_frames, 2, h, w), np.float32)
-    tracked = np.empty((n_frames, len(points), 2))
-    tracked[0] = points
-    residual_mean, residual_max, step_max, power_ratio = 0.0, 0.0, 0.0, 1.0
-    previous = bandpass(images[0])
-    for t in range(1, n_frames):
-        current = bandpass(images[t])
-        step = step_field(previous, current)
-        half = _sample(step, pos[:, 0], pos[:, 1])
-        move = _sample(step, pos[:, 0] + 0.5 * half[0], pos[:, 1] + 0.5 * half[1])
-        pos += move.T
-        step_max = max(step_max, float(np.hypot(move[0], move[1]).max()))
+    def band(t: int) -> np.ndarray:
+        if t not in bands:
+            bands[t] = bandpass(images[t])
+        return bands[t]
 
+    stats = {
+        "residual_sum": 0.0,
+        "corrected": 0.0,
+        "residual_max": 0.0,
+        "step_max": 0.0,
+        "power_ratio": 1.0,
+    }
+
+    def correct(t: int, pos: np.ndarray) -> np.ndarray:
+        """Drift corrections of ``pos`` against ED at frame t; returns their total."""
+        total = np.zeros_like(pos)
         coefficients = ndimage.spline_filter(images[t], order=3, output=np.float32)
+        size = np.zeros(n_region)
         for _ in range(options.correction_passes):
             values = ndimage.map_coordinates(
                 coefficients, pos[:n_region, ::-1].T, order=3, prefilter=False, mode="mirror"
             )
-            field, power_ratio = grid.residual(values)
+            field, stats["power_ratio"] = grid.residual(values)
             correction = grid.at_region(field)
+            size = np.hypot(correction[0], correction[1])
             pos[:n_region] += correction.T
             pos[n_region:] += grid.at_points(field).T
-        if options.correction_passes:
-            size = np.hypot(correction[0], correction[1])
-            residual_mean += float(size.mean()) / (n_frames - 1)
-            residual_max = max(residual_max, float(size.max()))
-        displacement[t][:, rows, cols] = (pos[:n_region] - ref[:n_region]).T
-        tracked[t] = pos[n_region:]
-        previous = current
+            total[:n_region] += correction.T
+            total[n_region:] += grid.at_points(field).T
+        stats["residual_sum"] += float(size.mean())
+        stats["corrected"] += 1
+        stats["residual_max"] = max(stats["residual_max"], float(size.max()))
+        return total
 
+    def risk(move: np.ndarray) -> np.ndarray:
+        """Each point's motion along each tag normal over half that tag's period (phases wrap
+        at 1): how close a step came to jumping a tag."""
+        along = np.abs(move @ normals.T)  # [N, D]
+        return np.max(along * (2.0 * k0[None, :]), axis=1)
+
+    def follow(
+        order: list[int], pos: np.ndarray, start_risk: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Positions ``[T, N, 2]`` and risks ``[T, N]`` along the frames of ``order`` (the
+        first is where ``pos`` already is), stepping frame to frame then correcting."""
+        path = np.full((n_frames,) + pos.shape, np.nan)
+        risks = np.full((n_frames, len(pos)), np.inf)
+        path[order[0]], risks[order[0]] = pos, start_risk
+        worst = start_risk.copy()
+        for a, b in itertools.pairwise(order):
+            step = step_field(band(a), band(b))
+            half = _sample(step, pos[:, 0], pos[:, 1])
+            move = _sample(step, pos[:, 0] + 0.5 * half[0], pos[:, 1] + 0.5 * half[1]).T
+            pos = pos + move
+            worst = np.maximum(worst, risk(move))
+            stats["step_max"] = max(stats["step_max"], float(np.hypot(*move.T).max()))
+            if options.correction_passes:
+                correct(b, pos)
+            path[b], risks[b] = pos, worst
+        return path, risks
+
+    forward, forward_risk = follow(list(range(n_frames)), ref.copy(), np.zeros(len(ref)))
+    positions = forward
+    backward_share = 0.0
+    if np.max(forward_risk) > options.backward_risk and options.correction_passes:
+        # some forward step came close to a tag jump: follow the cycle back from its last frame
+        # too (the heart is near its ED shape again there, so ED positions corrected against ED
+        # are a safe start); a point takes the backward path at the frames where its forward
+        # path is at risk and the backward one is less so
+        last = n_frames - 1
+        start = ref.copy()
+        start_risk = risk(correct(last, start))
+        backward, backward_risk = follow(list(range(last, 0, -1)), start, start_risk)
+        use = (forward_risk > options.backward_risk) & (backward_risk < forward_risk)
+        use[0] = False
+        positions = np.where(use[..., None], backward, forward)
+        backward_share = float(use[1:].mean())
+
+    displacement = np.zeros((n_frames, 2, h, w), np.float32)
+    displacement[1:][:, :, rows, cols] = np.moveaxis(
+        positions[1:, :n_region] - ref[:n_region], -1, 1
+    )
+    tracked = positions[:, n_region:]
     diagnostics = {
-        "residual_mean_px": residual_mean,
-        "residual_max_px": residual_max,
-        "step_max_px": step_max,
+        "residual_mean_px": stats["residual_sum"] / max(stats["corrected"], 1.0),
+        "residual_max_px": stats["residual_max"],
+        "step_max_px": stats["step_max"],
         "period_px": float(np.mean(1.0 / k0)),
+        "backward_share": backward_share,
     }
     if options.correction_passes:
-        diagnostics["tag_power_ratio_last"] = power_ratio
+        diagnostics["tag_power_ratio_last"] = stats["power_ratio"]
     return TrackOutput(displacement=displacement, points=tracked, diagnostics=diagnostics)
