@@ -352,16 +352,21 @@ def analytic_segment_strain(rec: SliceRecord, es_frame: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def es_strain(rec: SliceRecord, displacement_mm: np.ndarray) -> pd.DataFrame:
-    """Green Ecc/Err at the record's ES per segment of a field, on the truth's ED mask.
+def es_strain(
+    rec: SliceRecord,
+    displacement_mm: np.ndarray | None = None,
+    maps: dict[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Green Ecc/Err at the record's ES per segment, on the truth's ED mask.
 
-    Columns ``segment, ecc, err``. Every method and the truth go through this one function with
-    the record's mask, RV insertion, position and ES frame, so they share segments and stencils.
+    From a displacement field (finite differences), or from per-pixel strain ``maps`` where a
+    method measures strain directly (HARP's phase gradients). Columns ``segment, ecc, err``.
+    Every method and the truth go through this one function with the record's mask, RV
+    insertion, position and ES frame, so they share segments (and, for fields, stencils).
     """
     if rec.mask is None or rec.es_frame is None:
         raise ValueError(f"{rec.key}: strain validation needs the ED mask and the ES frame")
-    _, summary = slice_strain(
-        displacement_mm,
+    where = (
         rec.mask[0],
         rec.pixel_spacing_mm,
         rec.position,
@@ -369,6 +374,12 @@ def es_strain(rec: SliceRecord, displacement_mm: np.ndarray) -> pd.DataFrame:
         rec.es_frame,
         rec.frame_times_ms,
     )
+    if maps is not None:
+        _, summary = maps_strain(maps, *where)
+    elif displacement_mm is not None:
+        _, summary = slice_strain(displacement_mm, *where)
+    else:
+        raise ValueError("es_strain needs a displacement or strain maps")
     return summary.rename(columns={"ecc_green_es": "ecc", "err_green_es": "err"})[
         ["segment", "ecc", "err"]
     ]
@@ -460,24 +471,6 @@ def _track_with_api(rec: SliceRecord, tracker: str, options: Mapping[str, Any]) 
     return result.displacement, result.landmarks, maps
 
 
-def maps_es_strain(rec: SliceRecord, maps: dict[str, np.ndarray]) -> pd.DataFrame:
-    """``es_strain`` of per-pixel strain maps: ES Green Ecc/Err per segment on the truth's mask."""
-    if rec.mask is None or rec.es_frame is None:
-        raise ValueError(f"{rec.key}: strain validation needs the ED mask and the ES frame")
-    _, summary = maps_strain(
-        maps,
-        rec.mask[0],
-        rec.pixel_spacing_mm,
-        rec.position,
-        rec.rv_insertion_mm,
-        rec.es_frame,
-        rec.frame_times_ms,
-    )
-    return summary.rename(columns={"ecc_green_es": "ecc", "err_green_es": "err"})[
-        ["segment", "ecc", "err"]
-    ]
-
-
 def _failed(keys: dict[str, Any], status: str) -> SliceResult:
     row = {**keys, "status": status}
     return SliceResult(
@@ -538,7 +531,7 @@ def score_record(
         results.append(SliceResult(row={c: row[c] for c in SLICE_COLUMNS}, segments=segments))
         if maps is not None:
             keys_p = {**keys_m, "method": method + PHASE_STRAIN}
-            errors = strain_errors(maps_es_strain(rec, maps), truth_strain, analytic)
+            errors = strain_errors(es_strain(rec, maps=maps), truth_strain, analytic)
             row_p = {**row, **keys_p, **strain_scores(errors)}
             segments_p = errors.assign(**keys_p)[SEGMENT_COLUMNS]
             results.append(
