@@ -193,33 +193,23 @@ def trackers_in_use(config: dict[str, Any]) -> list[str]:
 
 
 def tracker_options(config: dict[str, Any], tracker: str) -> Any:
-    """The checked options object of ``tracker`` from ``config.tracking.<tracker>``.
+    """The checked options object of ``tracker`` from ``config.tracking.<tracker>``."""
+    return checked_tracker_options(tracker, config.get("tracking", {}).get(tracker, {}))
+
+
+def checked_tracker_options(tracker: str, given: dict[str, Any] | None) -> Any:
+    """``given`` (the config's ``tracking.<tracker>`` entry) as the tracker's options object.
 
     Imports the tracker's module (only called for the trackers in use, so parsing a config
-    without them stays cheap). Raises ConfigError naming the key for an unknown option or a value
-    of the wrong kind.
+    without them stays cheap). Raises ConfigError naming ``config.tracking.<tracker>`` and the
+    key for an unknown option or a value of the wrong kind.
     """
-    given = config.get("tracking", {}).get(tracker, {})
-    where = f"config.tracking.{tracker}"
+    from myoflow.tracking.api import parse_options
+
     try:
-        if tracker == "harp":
-            from myoflow.tracking.harp import HarpOptions
-
-            return HarpOptions.from_dict(given)
-        if tracker == "sinmod":
-            from myoflow.tracking.sinmod import SinModOptions
-
-            return SinModOptions.from_dict(given)
-    except (TypeError, ValueError) as error:  # ConfigError is a ValueError
-        text = str(error)
-        for prefix in (f"{where}:", f"tracking.{tracker}:", f"{tracker}:"):
-            if text.startswith(prefix):
-                text = text[len(prefix) :].lstrip()
-                break
-        if not isinstance(error, ConfigError):
-            text = f"a value has the wrong type or range ({text}); options given: {given}"
-        raise ConfigError(f"{where}: {text}") from error
-    raise ConfigError(f"unknown tracker {tracker!r}; choose one of {list(TRACKERS)}")
+        return parse_options(tracker, given)
+    except ConfigError as error:
+        raise ConfigError(f"config.{error}") from error
 
 
 def preprocess_options(config: dict[str, Any], name: str) -> dict[str, Any]:

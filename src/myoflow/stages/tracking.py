@@ -46,10 +46,10 @@ def track_stage(
     Returns the keys (``subject/slice_id``) written. ``options`` are the tracker's options
     (``config.tracking.<tracker>``); an unknown option is a ConfigError before any record is read.
     """
-    from myoflow.config import tracker_options
+    from myoflow.config import checked_tracker_options
     from myoflow.tracking.api import track_record
 
-    tracker_options({"tracking": {tracker: dict(options or {})}}, tracker)
+    checked_tracker_options(tracker, dict(options or {}))
     qc_rows: list[dict[str, Any]] = []
 
     def tracked() -> Iterator[SliceRecord]:

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from myoflow.config import TRACKERS
+from myoflow.errors import ConfigError
 from myoflow.record import SliceRecord
 from myoflow.strain.aha import lv_centroid_mm
 from myoflow.strain.green import radial_circumferential, strain_from_deformation
@@ -24,8 +26,6 @@ from myoflow.tracking.common import (
     tagged_series,
 )
 from myoflow.tracking.spectrum import NoTagPeaksError, TagPeaks, find_tag_peaks
-
-TRACKERS = ("harp", "sinmod")
 
 
 @dataclass
@@ -60,23 +60,40 @@ class TrackResult:
         )
 
 
+def parse_options(tracker: str, options: Mapping[str, Any] | None) -> Any:
+    """The tracker's checked options object (``HarpOptions`` or ``SinModOptions``).
+
+    The one place that maps a tracker name to its options; the tracker's module is imported only
+    here, so that reading a config without trackers stays cheap. Raises ConfigError naming an
+    unknown tracker, an unknown option or a bad value (``tracking.<tracker>: ...``).
+    """
+    if tracker == "harp":
+        from myoflow.tracking.harp import HarpOptions
+
+        return HarpOptions.from_dict(options or {})
+    if tracker == "sinmod":
+        from myoflow.tracking.sinmod import SinModOptions
+
+        return SinModOptions.from_dict(options or {})
+    raise ConfigError(f"tracking: unknown tracker {tracker!r}; choose one of {list(TRACKERS)}")
+
+
 def _run(
     tracker: str,
     images: np.ndarray,
     region: np.ndarray,
     points: np.ndarray,
     peaks: TagPeaks,
-    options: Mapping[str, Any],
+    options: Mapping[str, Any] | None,
 ) -> TrackOutput:
+    parsed = parse_options(tracker, options)
     if tracker == "harp":
         from myoflow.tracking import harp
 
-        return harp.track(images, region, points, peaks, harp.HarpOptions.from_dict(options))
-    if tracker == "sinmod":
-        from myoflow.tracking import sinmod
+        return harp.track(images, region, points, peaks, parsed)
+    from myoflow.tracking import sinmod
 
-        return sinmod.track(images, region, points, peaks, sinmod.SinModOptions.from_dict(options))
-    raise ValueError(f"unknown tracker {tracker!r}; choose one of {list(TRACKERS)}")
+    return sinmod.track(images, region, points, peaks, parsed)
 
 
 def track_record(
@@ -87,8 +104,7 @@ def track_record(
     Raises the record's InputError (naming cohort, subject, slice and file) when the record has no
     usable tagged series, no ED mask, or no tag peaks.
     """
-    if tracker not in TRACKERS:
-        raise ValueError(f"unknown tracker {tracker!r}; choose one of {list(TRACKERS)}")
+    parse_options(tracker, options)  # an unknown tracker or option fails before any work
     images = tagged_series(rec)
     region = ed_region(rec)
     try:
@@ -104,7 +120,7 @@ def track_record(
         except ValueError as error:
             raise rec.error(f"cannot place the 168 landmarks: {error}", "mask") from error
     seeds_px = np.stack([seeds_mm[0] / sx, seeds_mm[1] / sy], axis=-1)
-    out = _run(tracker, images, region, seeds_px, peaks, options or {})
+    out = _run(tracker, images, region, seeds_px, peaks, options)
     scale = np.array([sx, sy])
     disp = extend_nearest(out.displacement.astype(np.float32), region)
     disp *= scale.astype(np.float32)[None, :, None, None]
