@@ -17,11 +17,10 @@ import pandas as pd
 
 from myoflow.phantom.motion import LVMotion
 from myoflow.record import LANDMARK_LINES, LANDMARK_POINTS, SliceRecord
-from myoflow.strain.aha import orientation
+from myoflow.strain.aha import landmark_line_angles_deg
 
 STRAIN_KEYS = ("ecc_green", "err_green", "ecc_eng", "err_eng")
 GLOBAL_SEGMENT = 0
-LINE_STEP_DEG = 360.0 / LANDMARK_LINES
 
 
 def pixel_centres_mm(n_rows: int, n_cols: int, pixel_mm: float) -> np.ndarray:
@@ -64,15 +63,9 @@ def strain_maps(
 
 
 def landmark_angles_deg(motion: LVMotion, rv_insertion_mm: np.ndarray) -> np.ndarray:
-    """Image angles of the 24 landmark lines: line 0 at the mid-septum (the middle of the arc
-    between the RV insertions), then 15 degrees apart toward inferior, lateral, anterior."""
-    centre = np.asarray(motion.center_mm)
-    anterior, direction = orientation(centre, rv_insertion_mm)
-    inf = rv_insertion_mm[1] - centre
-    inferior = np.degrees(np.arctan2(inf[1], inf[0]))
-    arc = (direction * (inferior - anterior)) % 360.0
-    septum = anterior + direction * arc / 2.0
-    return septum + direction * LINE_STEP_DEG * np.arange(LANDMARK_LINES)
+    """Image angles of the 24 landmark lines about the motion's centre
+    (``myoflow.strain.aha.landmark_line_angles_deg``)."""
+    return landmark_line_angles_deg(np.asarray(motion.center_mm), rv_insertion_mm, LANDMARK_LINES)
 
 
 def landmarks(motion: LVMotion, s_frames: np.ndarray, rv_insertion_mm: np.ndarray) -> np.ndarray:

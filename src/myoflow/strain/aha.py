@@ -72,6 +72,25 @@ def orientation(centroid_mm: np.ndarray, rv_insertion_mm: np.ndarray | None) -> 
     return float(a_ant), (1.0 if delta >= 0 else -1.0)
 
 
+def landmark_line_angles_deg(
+    centroid_mm: np.ndarray, rv_insertion_mm: np.ndarray | None, lines: int = 24
+) -> np.ndarray:
+    """Image angles (degrees) of the landmark lines (``myoflow.record``: 24 lines x 7 points).
+
+    Line 0 at the mid-septum, the middle of the arc between the RV insertions (or of the default
+    orientation's septum when they are unknown), then ``360 / lines`` degrees apart toward
+    inferior, lateral and anterior.
+    """
+    anterior, direction = orientation(centroid_mm, rv_insertion_mm)
+    if rv_insertion_mm is None:
+        arc = 120.0  # the default insertions at 240 and 120 degrees, septum at 180
+    else:
+        inf = np.asarray(rv_insertion_mm[1], float) - centroid_mm
+        arc = (direction * (np.degrees(np.arctan2(inf[1], inf[0])) - anterior)) % 360.0
+    septum = anterior + direction * arc / 2.0
+    return septum + direction * (360.0 / lines) * np.arange(lines)
+
+
 def relative_angle_deg(angle_deg: np.ndarray, anterior_deg: float, direction: float) -> np.ndarray:
     """Angle from the anterior insertion, in degrees in [0, 360), counted toward the septum."""
     return (direction * (np.asarray(angle_deg) - anterior_deg)) % 360.0

@@ -21,7 +21,7 @@ from scipy import ndimage
 
 from myoflow.errors import ConfigError
 from myoflow.record import LANDMARK_LINES, LANDMARK_POINTS, SliceRecord
-from myoflow.strain.aha import lv_centroid_mm, orientation
+from myoflow.strain.aha import landmark_line_angles_deg, lv_centroid_mm
 
 
 @dataclass
@@ -86,14 +86,7 @@ def seed_landmarks(
     """
     sy, sx = spacing_mm
     centre = lv_centroid_mm(mask_ed, spacing_mm)
-    anterior, direction = orientation(centre, rv_insertion_mm)
-    if rv_insertion_mm is None:
-        septum = anterior + direction * 60.0
-    else:
-        inf = np.asarray(rv_insertion_mm[1], float) - centre
-        arc = (direction * (np.degrees(np.arctan2(inf[1], inf[0])) - anterior)) % 360.0
-        septum = anterior + direction * arc / 2.0
-    angles = np.radians(septum + direction * (360.0 / LANDMARK_LINES) * np.arange(LANDMARK_LINES))
+    angles = np.radians(landmark_line_angles_deg(centre, rv_insertion_mm, LANDMARK_LINES))
     step = 0.1 * min(sx, sy)
     reach = np.hypot(mask_ed.shape[0] * sy, mask_ed.shape[1] * sx)
     radii = np.arange(0.0, reach, step)
