@@ -110,6 +110,75 @@ def test_a_subject_with_mixed_groups_takes_its_most_frequent() -> None:
     assert split.loc["a", "group"] == "mi" and len(split) == 2
 
 
+def _slices(subjects: dict[str, list[str]], cohort: str | None = None) -> pd.DataFrame:
+    """Index table with one row per slice: ``subject -> the group named by each slice``."""
+    rows = [
+        {"subject": subject, "slice_id": f"sl{i}", "group": group}
+        for subject, groups in subjects.items()
+        for i, group in enumerate(groups)
+    ]
+    table = pd.DataFrame(rows)
+    return table.assign(cohort=cohort) if cohort is not None else table
+
+
+def _no_subject_straddles(table: pd.DataFrame, split: pd.DataFrame) -> None:
+    """Every slice of a subject lands in one set, and every subject is assigned once."""
+    keys = ["cohort", "subject"] if "cohort" in table.columns else ["subject"]
+    assert not split.duplicated(keys).any()
+    per_slice = table.merge(split[[*keys, "split"]], on=keys, how="left", validate="m:1")
+    assert per_slice["split"].notna().all()
+    assert (per_slice.groupby(keys)["split"].nunique() == 1).all()
+
+
+def test_a_tie_between_groups_goes_to_the_first_name_in_sorted_order() -> None:
+    """Documented tie rule: a subject with as many ``mi`` as ``control`` slices is ``control``.
+
+    The rule decides the stratum, which shows in the set sizes: ``control`` then has three
+    subjects, split 1/1/1 by the small-group rule, and ``mi`` two, both in training. Had the
+    tie gone to ``mi`` (the name its first slice gives), the two groups would swap sizes.
+    """
+    subjects = {
+        "c1": ["control"] * 3,
+        "c2": ["control"] * 3,
+        "m1": ["mi"] * 3,
+        "m2": ["mi"] * 3,
+        "tie": ["mi", "control", "control", "mi"],
+    }
+    table = _slices(subjects)
+    for rows in (table, table.iloc[::-1].reset_index(drop=True)):  # neither order decides
+        split = split_subjects(rows, seed=0)
+        _no_subject_straddles(rows, split)
+        assert split.set_index("subject").loc["tie", "group"] == "control"
+        sizes = split.groupby("group")["split"].value_counts().unstack(fill_value=0)
+        sizes = sizes.reindex(columns=["train", "val", "test"], fill_value=0)
+        assert sizes.loc["control"].tolist() == [1, 1, 1]
+        assert sizes.loc["mi"].tolist() == [2, 0, 0]
+
+
+def test_most_frequent_group_wins_before_the_tie_rule() -> None:
+    """Only the most frequent groups tie: ``control`` sorts first but is named once only."""
+    table = _slices({"x": ["sham", "mi", "sham", "mi", "control"], "y": ["sham", "sham", "mi"]})
+    split = split_subjects(table, seed=0).set_index("subject")
+    assert split.loc["x", "group"] == "mi"
+    assert split.loc["y", "group"] == "sham"
+    _no_subject_straddles(table, split.reset_index())
+
+
+def test_ties_are_resolved_within_each_cohort() -> None:
+    """The same subject name in two cohorts is two subjects, each with its own slices' groups."""
+    table = pd.concat(
+        [
+            _slices({"s": ["sham", "mi", "mi", "sham"]}, cohort="rat"),
+            _slices({"s": ["sham", "mi", "sham"]}, cohort="mouse"),
+        ],
+        ignore_index=True,
+    )
+    split = split_subjects(table, seed=0).set_index("cohort")
+    assert split.loc["rat", "group"] == "mi"  # 2 : 2, "mi" sorts before "sham"
+    assert split.loc["mouse", "group"] == "sham"  # 2 : 1
+    _no_subject_straddles(table, split.reset_index())
+
+
 def test_bad_arguments() -> None:
     table = _table({"g": 5})
     with pytest.raises(ValueError, match="add up to 1"):

@@ -12,7 +12,7 @@ from stage_records import NO_TAGGED, UNTAGGED
 
 from myoflow.io.shards import write_shard
 from myoflow.record import SliceRecord
-from myoflow.stages.myonet import evaluate_record, evaluate_stage
+from myoflow.stages.myonet import TRUTH, evaluate_record, evaluate_stage
 from myoflow.stages.tracking import track_stage
 
 
@@ -69,6 +69,86 @@ def test_truth_reference_has_no_truth_rows(tagged_records_list: list[SliceRecord
         ("zero", "reference"),
     ]
     assert set(pd.concat(summaries)["method"]) == {"reference", "myonet"}
+
+
+# Contraction fractions s(t) of three homogeneous fields: each method's global Ecc is most
+# negative at a different frame (reference 3, truth 5, network 6), and ED (frame 0) is at rest.
+CONTRACTION = {
+    "reference": np.array([0.0, 0.04, 0.08, 0.12, 0.09, 0.05, 0.02, 0.01]),
+    TRUTH: np.array([0.0, 0.02, 0.04, 0.06, 0.08, 0.10, 0.07, 0.03]),
+    "myonet": np.array([0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.11, 0.02]),
+}
+REFERENCE_PEAK_FRAME = 3  # the largest contraction of CONTRACTION["reference"]
+SIDE, SPACING_MM = 32, (0.8, 0.8)
+
+
+def _contraction_field(s: np.ndarray) -> np.ndarray:
+    """``u(X, t) = -s(t) (X - X0)`` in mm, ``[T, 2, H, W]``: the deformation gradient is
+    ``(1 - s) I`` everywhere, so Green Ecc = ((1 - s)^2 - 1) / 2 in every pixel and direction."""
+    rows, cols = np.indices((SIDE, SIDE), dtype=float)
+    x = (cols - SIDE / 2) * SPACING_MM[1]
+    y = (rows - SIDE / 2) * SPACING_MM[0]
+    return -s[:, None, None, None] * np.stack([x, y])[None]
+
+
+def _record_without_es(es_frame: int | None) -> SliceRecord:
+    """A mid slice with a ring of myocardium and the given ES annotation (``None``: none)."""
+    rows, cols = np.indices((SIDE, SIDE))
+    r = np.hypot(rows - SIDE / 2, cols - SIDE / 2)
+    ring = ((r >= 5) & (r <= 10)).astype(np.uint8)
+    n_t = len(CONTRACTION["reference"])
+    return SliceRecord(
+        cohort="rats",
+        subject="s1",
+        slice_id="mid",
+        position="mid",
+        group="all",
+        pixel_spacing_mm=SPACING_MM,
+        frame_times_ms=np.arange(n_t) * 20.0,
+        original_frames=n_t,
+        mask=ring[None],
+        es_frame=es_frame,
+    ).validate()
+
+
+@pytest.mark.parametrize(
+    ("annotated", "expected"),
+    [(None, REFERENCE_PEAK_FRAME), (6, 6)],
+    ids=["no-es-frame", "annotated-es-frame"],
+)
+def test_every_method_is_read_at_the_references_es_frame(
+    annotated: int | None, expected: int
+) -> None:
+    """All methods' ES strain is read at one frame: the record's ES frame, else the frame of
+    the reference's most negative global Ecc, never each method's own peak (evaluate_record)."""
+    rec = _record_without_es(annotated)
+    fields = {name: _contraction_field(s) for name, s in CONTRACTION.items()}
+    _, curves, summaries = evaluate_record(
+        _experiment("harp"),
+        rec,
+        "test",
+        {"myonet": fields["myonet"]},
+        reference=fields["reference"],
+        truth=fields[TRUTH],
+    )
+    summary = pd.concat(summaries)
+    assert set(summary["method"]) == set(CONTRACTION)
+    for method, rows in summary.groupby("method"):
+        assert (rows["es_frame"] == expected).all(), method
+        s_es = CONTRACTION[str(method)][expected]
+        # abs 1e-12: a linear field's finite differences are exact up to double rounding
+        np.testing.assert_allclose(
+            rows["ecc_green_es"], ((1 - s_es) ** 2 - 1) / 2, rtol=0, atol=1e-12, err_msg=method
+        )
+    # the methods' own peaks lie elsewhere, so reading each at its own peak would differ
+    curve = pd.concat(curves, ignore_index=True)
+    glob = curve[curve["segment"] == 0]
+    own_peaks = glob.loc[glob.groupby("method")["ecc_green"].idxmin()]
+    assert own_peaks.set_index("method")["frame"].to_dict() == {
+        "reference": REFERENCE_PEAK_FRAME,
+        TRUTH: 5,
+        "myonet": 6,
+    }
 
 
 def test_stage_uses_the_tracked_reference_and_names_untracked_slices(

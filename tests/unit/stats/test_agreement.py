@@ -54,6 +54,61 @@ def test_iccs_equal_mcgraw_wong_mean_square_formulas() -> None:
     assert result["icc_c1_ci_high"] == pytest.approx((f_high - 1) / (f_high + k - 1))
 
 
+# Ten-ish percent strains of eight targets where the method reads 2 points higher than the
+# reference plus a little noise: a systematic bias between the raters, so the one-way ICC(1,1)
+# (which folds the rater effect into the error) and the two-way ICC(A,1) (which estimates it
+# with one degree of freedom) have clearly different intervals.
+BIASED_REFERENCE = np.array([10.0, 12.0, 15.0, 11.0, 18.0, 14.0, 16.0, 13.0])
+BIASED_METHOD = BIASED_REFERENCE + 2.0 + np.array([0.0, 1.0, -1.0, 0.0, 1.0, -1.0, 0.0, 0.0])
+
+
+def _icc_a1_interval(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """ICC(A,1) and its 95% interval by McGraw & Wong (1996), cases 2A and 3A.
+
+    The interval inverts an approximate F test whose denominator df ``v`` is a
+    Satterthwaite-type combination of the rater and error mean squares.
+    """
+    msr, msc, mse = _mean_squares(x, y)
+    n, k = x.size, 2
+    icc = (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
+    a = k * icc / (n * (1 - icc))
+    b = 1 + k * icc * (n - 1) / (n * (1 - icc))
+    v = (a * msc + b * mse) ** 2 / ((a * msc) ** 2 / (k - 1) + (b * mse) ** 2 / ((n - 1) * (k - 1)))
+    f_star = stats.f.ppf(0.975, n - 1, v)  # F*: upper 2.5% point of F(n - 1, v)
+    f_lower = stats.f.ppf(0.975, v, n - 1)  # F_*: upper 2.5% point of F(v, n - 1)
+    spread = k * msc + (k * n - k - n) * mse
+    low = n * (msr - f_star * mse) / (f_star * spread + n * msr)
+    high = n * (f_lower * msr - mse) / (spread + n * f_lower * msr)
+    return icc, low, high
+
+
+def _icc_11_interval(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """95% interval of the one-way ICC(1,1) (McGraw & Wong 1996, case 1)."""
+    table = np.column_stack([x, y])
+    n, k = table.shape
+    msr = k * np.var(table.mean(axis=1), ddof=1)
+    msw = np.sum((table - table.mean(axis=1, keepdims=True)) ** 2) / (n * (k - 1))
+    f_obs = msr / msw
+    f_low = f_obs / stats.f.ppf(0.975, n - 1, n * (k - 1))
+    f_high = f_obs * stats.f.ppf(0.975, n * (k - 1), n - 1)
+    return (f_low - 1) / (f_low + k - 1), (f_high - 1) / (f_high + k - 1)
+
+
+def test_icc_a1_interval_equals_mcgraw_wong_under_rater_bias() -> None:
+    """ICC(A,1) and its interval follow McGraw & Wong, not another ICC's interval."""
+    icc, low, high = _icc_a1_interval(BIASED_METHOD, BIASED_REFERENCE)
+    one_way_low = _icc_11_interval(BIASED_METHOD, BIASED_REFERENCE)[0]
+    # the data discriminate: the one-way interval is far from the two-way one (0.19 vs -0.05)
+    assert abs(one_way_low - low) > 0.1
+    result = agreement(BIASED_METHOD, BIASED_REFERENCE)
+    # rel 1e-9: the same closed forms in double precision, rearranged (pingouin's df formula is
+    # Shrout & Fleiss's algebraic equivalent of McGraw & Wong's), agree to ~1e-15
+    assert result["icc_a1"] == pytest.approx(icc, rel=1e-9)
+    assert result["icc_a1_ci_low"] == pytest.approx(low, rel=1e-9)
+    assert result["icc_a1_ci_high"] == pytest.approx(high, rel=1e-9)
+    assert low < icc < high
+
+
 def test_pingouin_options_are_restored() -> None:
     before = dict(pingouin.options)
     agreement(METHOD, REFERENCE)
