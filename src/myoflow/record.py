@@ -83,9 +83,16 @@ class SliceRecord:
             return int(self.displacement.shape[-2]), int(self.displacement.shape[-1])
         raise self.error("the record holds no image, mask or displacement")
 
+    @property
+    def primary_file(self) -> str:
+        """The file a problem with the whole record is reported against: its image series."""
+        kinds = ("cine", "tagged", "mask", "displacement", "landmarks")
+        return next((self.source_files[k] for k in kinds if k in self.source_files), "-")
+
     def error(self, problem: str, kind: str | None = None) -> InputError:
-        """An InputError naming this record and, when given, the source file of ``kind``."""
-        file = self.source_files.get(kind, "-") if kind else "-"
+        """An InputError naming this record and the source file of ``kind`` (default: the
+        record's image series), so that every QC row says which file to look at."""
+        file = self.source_files.get(kind, self.primary_file) if kind else self.primary_file
         return InputError(problem, self.cohort, self.subject, file, self.slice_id)
 
     def replace(self, **changes: Any) -> SliceRecord:

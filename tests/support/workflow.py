@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from myoflow.io.tables import read_tsv as read_table
+
 ROOT = Path(__file__).resolve().parents[2]
 
 #: A MyoNet experiment small enough for CI: two networks, two epochs, six phantom rats.
@@ -73,4 +75,5 @@ def completed_run(workdir: Path, config: dict) -> Path:
 
 
 def read_tsv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", dtype={"subject": str, "slice_id": str})
+    """A results table read as the pipeline reads it back (identifiers kept as written)."""
+    return read_table(path)

@@ -54,13 +54,12 @@ from myoflow.record import SLICE_POSITIONS
 
 log = logging.getLogger("myoflow.cohort")
 
-RV_LABEL = 1
 MYO_LABEL = 2
 LV_LABEL = 3
 ASSUMED_RR_MS = 1000.0
 READER_OPTIONS: dict[str, Any] = {
     "nifti_3d": "space",
-    "mask_label": MYO_LABEL,
+    "mask_labels": "acdc",
     "assumed_rr_ms": ASSUMED_RR_MS,
 }
 INFO_FILE = "Info.cfg"
@@ -76,6 +75,7 @@ class AcdcInfo:
     group: str
     height_cm: float | None
     weight_kg: float | None
+    n_frames: int | None = None
 
 
 def read_info(path: Path) -> AcdcInfo:
@@ -114,12 +114,20 @@ def read_info(path: Path) -> AcdcInfo:
         except ValueError:
             return None
 
-    return AcdcInfo(frame("ed"), frame("es"), fields["group"], number("height"), number("weight"))
+    n_frames = number("nbframe")
+    return AcdcInfo(
+        frame("ed"),
+        frame("es"),
+        fields["group"],
+        number("height"),
+        number("weight"),
+        int(n_frames) if n_frames and n_frames >= 2 else None,
+    )
 
 
-def _stack_summary(path: Path) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Per z-slice of an ACDC label volume: has myocardium, LV area (labels 2 + 3, pixels); and
-    whether the RV is labelled anywhere. Sums over whole slices keep this cheap at parse time."""
+def _stack_summary(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Per z-slice of an ACDC label volume: has myocardium, LV area (labels 2 + 3, pixels). Sums
+    over whole slices keep this cheap at parse time."""
     if not path.is_file():
         raise InputError("ED ground truth not found", file=str(path))
     img = load_nifti(path)
@@ -136,7 +144,7 @@ def _stack_summary(path: Path) -> tuple[np.ndarray, np.ndarray, bool]:
         labels = np.rint(labels).astype(np.int16)
     myocardium = (labels == MYO_LABEL).sum(axis=(0, 1))
     lv_area = myocardium + (labels == LV_LABEL).sum(axis=(0, 1))
-    return myocardium > 0, lv_area, bool((labels == RV_LABEL).any())
+    return myocardium > 0, lv_area
 
 
 def _requested(slices: str | list[str]) -> list[str] | None:
@@ -153,28 +161,47 @@ def _requested(slices: str | list[str]) -> list[str] | None:
     return names
 
 
+def _cine_columns(folder: Path, subject: str, info: AcdcInfo) -> dict[str, Any]:
+    """The cine of a subject: the 4-D file, or else its ED and ES frame volumes as a pair.
+
+    Many redistributions of ACDC and M&Ms ship only the ED and ES frames with their labels; the
+    pair becomes a two-frame record (flagged ``ed_es_only`` by ingest) for the stages that need
+    only those two frames. The ES time is its place in the cycle (``NbFrame``) of the assumed
+    cycle length, so it is as much a fraction of the cycle as the 4-D file's times are.
+    """
+    four_d = folder / f"{subject}_4d.nii.gz"
+    ed_image = folder / f"{subject}_frame{info.ed:02d}.nii.gz"
+    es_image = folder / f"{subject}_frame{info.es:02d}.nii.gz"
+    if four_d.is_file() or not (ed_image.is_file() and es_image.is_file()):
+        return {
+            "cine": str(four_d),
+            "mask_frames": "ed",
+            "ed_frame": info.ed - 1,
+            "es_frame": info.es - 1,
+        }
+    columns: dict[str, Any] = {"cine": str(ed_image), "cine_es": str(es_image)}
+    if info.n_frames is not None:
+        es_time = (info.es - info.ed) % info.n_frames / info.n_frames * ASSUMED_RR_MS
+        columns["frame_times_ms"] = f"0,{es_time:g}"
+    return columns
+
+
 def subject_rows(root: Path, subject: str, slices: str | list[str]) -> list[dict[str, Any]]:
     """The manifest rows of one ACDC subject; raises InputError when its files do not allow it."""
     folder = root / subject
     info = read_info(folder / INFO_FILE)
     ed_gt = folder / f"{subject}_frame{info.ed:02d}_gt.nii.gz"
     es_gt = folder / f"{subject}_frame{info.es:02d}_gt.nii.gz"
-    has_myocardium, lv_area, has_rv = _stack_summary(ed_gt)
+    has_myocardium, lv_area = _stack_summary(ed_gt)
     positions = slice_positions(has_myocardium, lv_area)
     if not positions:
         raise InputError(f"no myocardium (label {MYO_LABEL}) in any slice at ED", file=str(ed_gt))
     base: dict[str, Any] = {
         "subject": subject,
         "group": info.group,
-        "cine": str(folder / f"{subject}_4d.nii.gz"),
         "mask": str(ed_gt),
-        "mask_frames": "ed",
-        "mask_label": MYO_LABEL,
-        "ed_frame": info.ed - 1,
-        "es_frame": info.es - 1,
+        **_cine_columns(folder, subject, info),
     }
-    if has_rv:
-        base["rv_label"] = RV_LABEL
     if es_gt.is_file():
         base["mask_es"] = str(es_gt)
     if info.height_cm is not None:

@@ -2,17 +2,25 @@
 
 Privacy comes first. Files are read with pydicom's ``specific_tags``, so identifying elements
 (PatientName, PatientID, dates, UIDs, institution, physicians, ...) are skipped, never decoded and
-can reach neither the record nor a message. Errors name only the path the user gave in the
-manifest: a file inside a folder is named by its rank ("file 3 of 25"), since file names of DICOM
-exports often are UIDs or patient names. Library messages are scrubbed of quoted text and UID- or
+can reach neither the record nor a message. A file inside a folder is named by its rank and its
+name with UID- and date-like runs replaced ("file 3 of 25 (IM_<n>.dcm)"), since file names of
+DICOM exports often are the instance UID. Library messages are scrubbed of quoted text and UID- or
 date-like numbers before they are shown, and chained with ``from None`` so no traceback carries
-the raw message. Acquisition metadata is kept only through the whitelist of ``safe_dicom_metadata``.
+the raw message. Acquisition metadata is kept only through the whitelist of ``acquisition.SAFE_TAGS``.
+
+Folders hold more than images: contour files, exports, structured reports. A file without the
+DICOM marker, or a DICOM object of a class that is not an image (no pixel data), is skipped and
+listed in ``Series.skipped`` (it becomes a flagged QC row naming the file); a DICOM image that
+cannot be read still refuses the series, since a missing frame would shift the cycle.
 
 Geometry and timing:
 
 * pixel arrays are ``[Rows, Columns]`` = ``[H, W]``; PixelSpacing is ``(row, col)`` mm, exactly
   the canonical order; RescaleSlope/Intercept are applied.
-* a folder's images are ordered by TriggerTime (ms), falling back to InstanceNumber. When they
+* a folder's images are ordered by TriggerTime (ms), falling back to InstanceNumber, and must be
+  one cardiac cycle (``myoflow.cohort.cycle``: no restart of the trigger time in InstanceNumber
+  order, no span beyond NominalInterval), else refused or, with ``multi_cycle: first``, cut to
+  the first cycle. When they
   lie at several slice locations (SliceLocation, else ImagePositionPatient projected on the slice
   normal) the manifest must pick one with ``slice_location_mm`` or ``slice_index`` (the index
   into the sorted locations).
@@ -37,20 +45,11 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from myoflow.cohort import cycle
+from myoflow.cohort.acquisition import SAFE_TAGS, acquisition_metadata
 from myoflow.cohort.series import Series, check_canonical
 from myoflow.errors import InputError
 
-# Non-identifying acquisition parameters that may be kept, with the name and unit they get.
-SAFE_TAGS: dict[str, str] = {
-    "SliceThickness": "slice_thickness_mm",
-    "SpacingBetweenSlices": "spacing_between_slices_mm",
-    "MagneticFieldStrength": "field_strength_t",
-    "RepetitionTime": "repetition_time_ms",
-    "EchoTime": "echo_time_ms",
-    "FlipAngle": "flip_angle_deg",
-    "NominalInterval": "nominal_interval_ms",
-    "CardiacNumberOfImages": "cardiac_number_of_images",
-}
 _PIXEL_TAGS = [
     "Rows",
     "Columns",
@@ -76,28 +75,11 @@ _GEOMETRY_TAGS = [
     "SharedFunctionalGroupsSequence",
     "PerFrameFunctionalGroupsSequence",
 ]
-READ_TAGS: list[str] = _PIXEL_TAGS + _GEOMETRY_TAGS + list(SAFE_TAGS)
+READ_TAGS: list[str] = ["SOPClassUID", *_PIXEL_TAGS, *_GEOMETRY_TAGS, *SAFE_TAGS]
 LOCATION_TOLERANCE_MM = 0.05
 
 _QUOTED = re.compile(r"b?'[^']*'|b?\"[^\"]*\"")
 _UID_OR_DATE = re.compile(r"\d+(?:\.\d+){2,}|\b\d{8}\b")
-
-
-def safe_dicom_metadata(ds: Dataset) -> dict[str, float]:
-    """Whitelisted, non-identifying acquisition parameters of ``ds`` as numbers (see SAFE_TAGS).
-
-    Only numeric values pass, so no free text (where names hide) can slip through.
-    """
-    out: dict[str, float] = {}
-    for keyword, name in SAFE_TAGS.items():
-        value = ds.get(keyword)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            continue
-        if np.isfinite(number):
-            out[name] = number
-    return out
 
 
 def _scrubbed(error: BaseException) -> str:
@@ -153,21 +135,41 @@ def _spacing(value: Any) -> tuple[float, float] | None:
     return float(value[0]), float(value[1])
 
 
+class NotAnImage(Exception):
+    """A file in a DICOM folder that is not a DICOM image: skipped, with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def safe_file_name(file: Path) -> str:
+    """A file's name with UID- and date-like runs replaced, fit for a message or a QC row."""
+    return _UID_OR_DATE.sub("<n>", file.name)
+
+
 def _dcmread(file: Path, label: str, user_path: Path) -> Dataset:
-    """Read the whitelisted tags of one file; pydicom reads a truncated file silently, so a file
-    without pixel data is reported here as truncated."""
+    """Read the whitelisted tags of one file.
+
+    Raises NotAnImage for a file without the DICOM marker or a DICOM object that is not an image
+    (its SOP class has no "Image" in its name and it has no pixel data); InputError for a DICOM
+    image that is truncated or corrupt (pydicom reads a truncated file silently, so an image
+    without pixel data is reported here as truncated).
+    """
     try:
         ds = pydicom.dcmread(file, specific_tags=READ_TAGS)
     except InvalidDicomError:
-        raise InputError(
-            f"{label} is not a DICOM file (no 'DICM' marker in its header)", file=str(user_path)
-        ) from None
+        raise NotAnImage("not a DICOM file (no 'DICM' marker in its header)") from None
     except Exception as error:  # noqa: BLE001 (any parser failure; not chained, for privacy)
         raise InputError(
             f"{label} is not a readable DICOM file (truncated or corrupt): {_scrubbed(error)}",
             file=str(user_path),
         ) from None
     if "PixelData" not in ds:
+        sop_class = ds.get("SOPClassUID")
+        name = getattr(sop_class, "name", "") if sop_class else ""
+        if name and name != str(sop_class) and "Image" not in name:
+            raise NotAnImage(f"a DICOM {name} object, not an image")
         raise InputError(
             f"{label} is not a readable DICOM file (truncated or corrupt): it has no pixel data",
             file=str(user_path),
@@ -201,7 +203,8 @@ def _frame_of(decode: Callable[[], np.ndarray], k: int) -> np.ndarray:
     return decode()[k]
 
 
-def _folder_frames(folder: Path) -> tuple[list[_Frame], Dataset]:
+def _folder_frames(folder: Path) -> tuple[list[_Frame], Dataset, list[tuple[str, str]]]:
+    """The folder's images, its first dataset, and the files passed over as ``(file, reason)``."""
     files = sorted(
         p
         for p in folder.iterdir()
@@ -209,11 +212,23 @@ def _folder_frames(folder: Path) -> tuple[list[_Frame], Dataset]:
     )
     if not files:
         raise InputError("the DICOM folder holds no files", file=str(folder))
-    labels = [
-        f"file {rank} of {len(files)} in the folder (sorted by name)"
-        for rank in range(1, len(files) + 1)
-    ]
-    datasets = [_dcmread(file, label, folder) for file, label in zip(files, labels)]
+    datasets: list[Dataset] = []
+    labels: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for rank, file in enumerate(files, start=1):
+        label = f"file {rank} of {len(files)} ({safe_file_name(file)})"
+        try:
+            datasets.append(_dcmread(file, label, folder))
+        except NotAnImage as passed:
+            skipped.append((str(folder / safe_file_name(file)), f"skipped: {passed.reason}"))
+            continue
+        labels.append(label)
+    if not datasets:
+        raise InputError(
+            f"the folder holds no DICOM image: all {len(files)} file(s) skipped "
+            f"({skipped[0][1].removeprefix('skipped: ')}, ...)",
+            file=str(folder),
+        )
     frames: list[_Frame] = []
     for ds, label in zip(datasets, labels):
         if int(ds.get("NumberOfFrames") or 1) > 1:
@@ -237,12 +252,15 @@ def _folder_frames(folder: Path) -> tuple[list[_Frame], Dataset]:
                 intercept=_number(ds.get("RescaleIntercept")) or 0.0,
             )
         )
-    return frames, datasets[0]
+    return frames, datasets[0], skipped
 
 
-def _file_frames(path: Path) -> tuple[list[_Frame], Dataset]:
+def _file_frames(path: Path) -> tuple[list[_Frame], Dataset, list[tuple[str, str]]]:
     label = "the file"
-    ds = _dcmread(path, label, path)
+    try:
+        ds = _dcmread(path, label, path)
+    except NotAnImage as passed:
+        raise InputError(f"the file is {passed.reason}", file=str(path)) from None
     n = int(ds.get("NumberOfFrames") or 1)
     decode = _decoder(ds, label, path)
     shared_seq = ds.get("SharedFunctionalGroupsSequence")
@@ -284,7 +302,7 @@ def _file_frames(path: Path) -> tuple[list[_Frame], Dataset]:
                 or 0.0,
             )
         )
-    return frames, ds
+    return frames, ds, []
 
 
 def _one_slice(
@@ -321,22 +339,47 @@ def _one_slice(
     return [f for f, key in located if key == keys[slice_index]]
 
 
-def _ordered(frames: list[_Frame], path: Path) -> tuple[list[_Frame], bool]:
-    """Frames in temporal order, and whether trigger times were available for it.
+def _ordered(
+    frames: list[_Frame], path: Path, multi_cycle: str, nominal_ms: float | None
+) -> tuple[list[_Frame], bool, list[str]]:
+    """Frames of one cardiac cycle in temporal order, whether trigger times gave the order, and
+    notes on what was cut (``multi_cycle: first``).
 
-    Without trigger times, a folder's images follow InstanceNumber and a file's frames their order
-    in the file.
+    A folder's InstanceNumbers are its acquisition order, in which the trigger time of one cycle
+    never restarts; an enhanced file's frame order is not (vendors store frames by dimension
+    index), so only its times and NominalInterval are checked. Without trigger times, a folder's
+    images follow InstanceNumber and a file's frames their order in the file.
     """
+    notes: list[str] = []
+    n = len(frames)
+    in_folder = path.is_dir()
     if all(f.time_ms is not None for f in frames):
-        times = [f.time_ms for f in frames]
+        if in_folder and all(f.order is not None for f in frames):
+            acquired = sorted(frames, key=lambda f: cast(int, f.order))
+            times = [cast(float, f.time_ms) for f in acquired]
+            restart = cycle.first_restart(times)
+            if restart is not None and multi_cycle != "first":
+                raise cycle.restart_error(times, restart, str(path))
+            frames = acquired[:restart]
+        times = [cast(float, f.time_ms) for f in frames]
         if len(set(times)) < len(times):
             raise InputError(
-                "several images share a trigger time: the data mixes series or slices",
+                "several images share a trigger time: the data mixes series, slices or "
+                "heartbeats",
                 file=str(path),
             )
-        return sorted(frames, key=lambda f: cast(float, f.time_ms)), True
+        frames = sorted(frames, key=lambda f: cast(float, f.time_ms))
+        sorted_times = np.array([f.time_ms for f in frames], dtype=float)
+        kept = cycle.within_nominal(sorted_times, nominal_ms)
+        if kept < len(frames):
+            if multi_cycle != "first":
+                raise cycle.nominal_error(sorted_times, cast(float, nominal_ms), str(path))
+            frames = frames[:kept]
+        if len(frames) < n:
+            notes.append(f"first_cycle_taken:{len(frames)}_of_{n}_images")
+        return frames, True, notes
     if all(f.order is not None for f in frames):
-        return sorted(frames, key=lambda f: cast(int, f.order)), False
+        return sorted(frames, key=lambda f: cast(int, f.order)), False, notes
     raise InputError(
         "images have neither TriggerTime nor InstanceNumber: the frame order is unknown",
         file=str(path),
@@ -344,14 +387,25 @@ def _ordered(frames: list[_Frame], path: Path) -> tuple[list[_Frame], bool]:
 
 
 def read_dicom(
-    path: str | Path, *, slice_index: int | None = None, slice_location_mm: float | None = None
+    path: str | Path,
+    *,
+    slice_index: int | None = None,
+    slice_location_mm: float | None = None,
+    multi_cycle: str = "refuse",
 ) -> Series:
-    """Read one slice's series from a DICOM folder or file into canonical ``[T, H, W]``."""
+    """Read one slice's series from a DICOM folder or file into canonical ``[T, H, W]``.
+
+    ``multi_cycle`` (``refuse`` or ``first``): what to do with a series that spans several
+    heartbeats (see ``myoflow.cohort.cycle``).
+    """
     path = Path(path)
     try:
-        frames, first = _folder_frames(path) if path.is_dir() else _file_frames(path)
+        frames, first, skipped = _folder_frames(path) if path.is_dir() else _file_frames(path)
         frames = _one_slice(frames, slice_index, slice_location_mm, path)
-        frames, timed = _ordered(frames, path)
+        metadata, notes = acquisition_metadata(first)
+        frames, timed, cycle_notes = _ordered(
+            frames, path, multi_cycle, metadata.get("nominal_interval_ms")
+        )
         spacings = {f.spacing for f in frames}
         if len(spacings) > 1:
             raise InputError("the images have different PixelSpacing values", file=str(path))
@@ -361,7 +415,6 @@ def read_dicom(
         data = np.stack(
             [im.astype(np.float64) * f.slope + f.intercept for im, f in zip(images, frames)]
         ).astype(np.float32)
-        metadata: dict[str, Any] = safe_dicom_metadata(first)
     except InputError:
         raise
     except Exception as error:  # noqa: BLE001 (any parser failure; not chained, for privacy)
@@ -374,4 +427,6 @@ def read_dicom(
         np.array([f.time_ms for f in frames], dtype=float) if timed else None,
         frames[0].location_mm,
         metadata,
+        notes + cycle_notes,
+        skipped,
     )

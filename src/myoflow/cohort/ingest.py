@@ -13,8 +13,10 @@ Precedence, where several sources could give a value:
 * frame times: ``frame_times_ms``, else ``rr_ms`` (equally spaced over one cycle), else, for
   cohorts whose format has no timing (ACDC: headers carry placeholders), an assumed cycle length,
   else the files (the image series must agree);
-* myocardium label: ``mask_label`` of the row, else 1 for a binary mask, else the cohort option;
-* RV insertion points: the ``rv_*`` columns, else estimated from ``rv_label`` in the ED mask.
+* myocardium label: ``mask_label`` of the row, else the cohort's ``mask_label``, else its label
+  convention (``mask_labels``), else the one label of a single-label mask (see ``masks``);
+* RV insertion points: the ``rv_*`` columns, else estimated from ``rv_label`` (or the
+  convention's RV label) in the ED mask.
 
 Frame 0 must be end-diastole; a row with ``ed_frame`` > 0 has its series rotated so that it is.
 
@@ -27,44 +29,45 @@ they are raise no flag.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import numpy as np
 import pandas as pd
 
-from myoflow.cohort import acdc
+from myoflow.cohort import acdc, masks
+from myoflow.cohort.agreement import check_frames, check_sizes, frame_times, pixel_spacing
 from myoflow.cohort.arrays import ARRAY_SUFFIXES, DEFAULT_KEYS, LAYOUTS, read_array
+from myoflow.cohort.cycle import MULTI_CYCLE
 from myoflow.cohort.dicom import read_dicom
 from myoflow.cohort.geometry import rv_insertion_points
-from myoflow.cohort.manifest import COVARIATE_PREFIX, DEFAULT_GROUP, PATH_COLUMNS, manifest_schema
+from myoflow.cohort.manifest import COVARIATE_PREFIX, DEFAULT_GROUP, PATH_COLUMNS
 from myoflow.cohort.nifti import NIFTI_3D, read_nifti
-from myoflow.cohort.series import ArrayKind, Series, spacing_pair
+from myoflow.cohort.row import RV_COLUMNS, typed_row
+from myoflow.cohort.series import ArrayKind, Series
 from myoflow.errors import ConfigError, InputError
-from myoflow.qc import QC_COLUMNS, qc_row_from_error
+from myoflow.qc import QC_COLUMNS, qc_row_for_file, qc_row_from_error, qc_rows_from_flags
 from myoflow.record import SliceRecord
 
 log = logging.getLogger("myoflow.cohort")
 
-SPACING_TOLERANCE = 0.01  # relative
-TIME_TOLERANCE = 0.01  # relative to the median frame interval
+STAGE = "ingest"
+
 # Frame 0 of a displacement counts as zero when no larger than this share of its peak (or 1 um).
 DISPLACEMENT_ZERO_TOLERANCE = 0.05
-MANIFEST_OPTIONS: dict[str, Any] = {"nifti_3d": "time", "layout": "thw", "mask_label": 1}
+MANIFEST_OPTIONS: dict[str, Any] = {"nifti_3d": "time", "layout": "thw"}
 KINDS: dict[str, ArrayKind] = {
     "cine": "image",
+    "cine_es": "image",
     "tagged": "image",
     "mask": "image",
     "mask_es": "image",
     "displacement": "displacement",
     "landmarks": "landmarks",
 }
-RV_COLUMNS = ("rv_ant_x_mm", "rv_ant_y_mm", "rv_inf_x_mm", "rv_inf_y_mm")
 _DICOM_SUFFIX = re.compile(r"(\.dcm|\.\d+)?", re.IGNORECASE)
 
 
@@ -77,102 +80,14 @@ def reader_options(options: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(f"nifti_3d must be one of {NIFTI_3D}, got {merged['nifti_3d']!r}")
     if merged["layout"] not in LAYOUTS:
         raise ConfigError(f"layout must be one of {LAYOUTS}, got {merged['layout']!r}")
+    if merged.get("mask_labels") not in (None, *masks.LABEL_CONVENTIONS):
+        raise ConfigError(
+            f"mask_labels must be one of {list(masks.LABEL_CONVENTIONS)}, got "
+            f"{merged['mask_labels']!r}"
+        )
+    if merged.get("multi_cycle", "refuse") not in MULTI_CYCLE:
+        raise ConfigError(f"multi_cycle must be one of {MULTI_CYCLE}, got {merged['multi_cycle']!r}")
     return merged
-
-
-# ---------------------------------------------------------------------------------------------
-# Row validation
-
-
-@functools.cache
-def _row_validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(manifest_schema())
-
-
-@functools.cache
-def _column_types() -> dict[str, frozenset[str]]:
-    """JSON types each known column accepts (``oneOf`` branches and enums included)."""
-    types: dict[str, frozenset[str]] = {}
-    for column, prop in manifest_schema()["properties"].items():
-        found: set[str] = set()
-        for branch in [prop, *prop.get("oneOf", [])]:
-            declared = branch.get("type", [])
-            found.update([declared] if isinstance(declared, str) else declared)
-            if "enum" in branch:
-                found.add("string")
-        types[column] = frozenset(found)
-    return types
-
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    if isinstance(value, float) and np.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
-def _coerce(value: Any, types: frozenset[str]) -> Any:
-    """A cell as the JSON type its column wants, when it converts cleanly (else left for the schema)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, str):
-        value = value.strip()
-        if "integer" in types and re.fullmatch(r"[+-]?\d+", value):
-            return int(value)
-        if "number" in types:
-            try:
-                return float(value)
-            except ValueError:
-                return value
-    if isinstance(value, float) and "integer" in types and value.is_integer():
-        return int(value)
-    return value
-
-
-def _explain(error: jsonschema.ValidationError) -> str:
-    properties = manifest_schema()["properties"]
-    if error.absolute_path:
-        column = str(error.absolute_path[0])
-        description = properties.get(column, {}).get("description", "")
-        return f"column {column}: {error.instance!r} is not valid. {description}"
-    if error.validator == "additionalProperties":
-        unknown = sorted(set(error.instance) - set(properties))
-        return f"unknown column(s) {unknown}"
-    if error.validator == "anyOf":
-        return "the row needs a cine or a tagged path"
-    if error.validator == "dependentRequired":
-        return f"give all four of {', '.join(RV_COLUMNS)} or none ({error.message})"
-    return error.message
-
-
-def typed_row(row: Mapping[str, Any], manifest: str = "-") -> dict[str, Any]:
-    """The row's given cells, typed per the manifest schema and validated against it.
-
-    Empty cells are dropped. Raises InputError naming the first invalid column.
-    """
-    types = _column_types()
-    fields: dict[str, Any] = {}
-    for column, value in row.items():
-        if _missing(value):
-            continue
-        if column.startswith(COVARIATE_PREFIX):
-            fields[column] = value.item() if isinstance(value, np.generic) else value
-        else:
-            fields[column] = _coerce(value, types.get(column, frozenset()))
-    errors = sorted(_row_validator().iter_errors(fields), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise InputError(f"invalid manifest row: {_explain(errors[0])}", file=manifest)
-    if "frame_times_ms" in fields and "rr_ms" in fields:
-        raise InputError("give frame_times_ms or rr_ms, not both", file=manifest)
-    return fields
-
-
-def _numbers(value: Any) -> list[float]:
-    """A number or a comma-separated list of numbers (already schema-checked) as floats."""
-    if isinstance(value, str):
-        return [float(v) for v in value.split(",")]
-    return [float(value)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,6 +119,7 @@ def read_path(
                 p,
                 slice_index=fields.get("slice_index"),
                 slice_location_mm=fields.get("slice_location_mm"),
+                multi_cycle=options.get("multi_cycle", "refuse"),
             )
     except InputError:
         raise
@@ -219,163 +135,7 @@ def read_path(
 
 
 # ---------------------------------------------------------------------------------------------
-# Cross-checks between the series of one row
-
-
-def _check_frames(
-    series: Mapping[str, Series],
-    paths: Mapping[str, str],
-    reference: str,
-    fields: Mapping[str, Any],
-) -> str | None:
-    """Raise unless every series has the reference's frame count; return the mask's frame mode."""
-    n = series[reference].n_frames
-
-    def mismatch(name: str, count: int, hint: str = "") -> InputError:
-        return InputError(
-            f"{reference} has {n} frames but {name} has {count}{hint} "
-            f"({reference}: {paths[reference]}; {name}: {paths[name]})",
-            file=paths[name],
-        )
-
-    for name in ("cine", "tagged", "displacement", "landmarks"):
-        if name in series and series[name].n_frames != n:
-            raise mismatch(name, series[name].n_frames)
-    if "mask_es" in series and series["mask_es"].n_frames != 1:
-        raise InputError(
-            f"the end-systolic mask must be one frame, got {series['mask_es'].n_frames}",
-            file=paths["mask_es"],
-        )
-    if "mask" not in series:
-        return None
-    count = series["mask"].n_frames
-    mode = fields.get("mask_frames") or ("ed" if count == 1 else "all")
-    if mode == "all" and count != n:
-        raise mismatch("mask", count, " (mask_frames: all)")
-    if mode == "ed" and count not in (1, n):
-        raise mismatch("mask", count, " (mask_frames: ed wants 1 frame or one per frame)")
-    return str(mode)
-
-
-def _check_sizes(series: Mapping[str, Series], paths: Mapping[str, str], reference: str) -> None:
-    size = series[reference].data.shape[-2:]
-    for name, s in series.items():
-        if KINDS[name] == "landmarks" or s.data.shape[-2:] == size:
-            continue
-        raise InputError(
-            f"{name} is {s.data.shape[-2]}x{s.data.shape[-1]} pixels but {reference} is "
-            f"{size[0]}x{size[1]} ({reference}: {paths[reference]}; {name}: {paths[name]})",
-            file=paths[name],
-        )
-
-
-def _spacing(
-    series: Mapping[str, Series],
-    paths: Mapping[str, str],
-    fields: Mapping[str, Any],
-    reference: str,
-) -> tuple[tuple[float, float], str | None]:
-    """Pixel spacing ``(row, col)`` mm, and a flag when it did not come from the files."""
-    if "spacing_mm" in fields:
-        return spacing_pair(
-            _numbers(fields["spacing_mm"]), "-", "spacing_mm"
-        ), "spacing_from_manifest"
-    known = [(name, s.spacing_mm) for name, s in series.items() if s.spacing_mm is not None]
-    if not known:
-        raise InputError(
-            "no pixel spacing: the files state none; give spacing_mm in the manifest",
-            file=paths[reference],
-        )
-    first_name, first = known[0]
-    for name, spacing in known[1:]:
-        if any(abs(a - b) > SPACING_TOLERANCE * b for a, b in zip(spacing, first)):
-            raise InputError(
-                f"pixel spacing differs by more than 1% between {first_name} "
-                f"({first[0]:g}, {first[1]:g} mm; {paths[first_name]}) and {name} "
-                f"({spacing[0]:g}, {spacing[1]:g} mm; {paths[name]})",
-                file=paths[name],
-            )
-    return first, None
-
-
-def _frame_times(
-    series: Mapping[str, Series],
-    paths: Mapping[str, str],
-    fields: Mapping[str, Any],
-    n: int,
-    options: Mapping[str, Any],
-    reference: str,
-) -> tuple[np.ndarray, str | None]:
-    """Frame times (ms) for ``n`` frames, and a flag when they did not come from the files."""
-    if "frame_times_ms" in fields:
-        times = np.asarray(_numbers(fields["frame_times_ms"]))
-        if len(times) != n:
-            raise InputError(
-                f"frame_times_ms lists {len(times)} times but {reference} has {n} frames",
-                file=paths[reference],
-            )
-        return times, "frame_times_from_manifest"
-    if "rr_ms" in fields:
-        return np.linspace(0.0, fields["rr_ms"], n, endpoint=False), "frame_times_from_rr_ms"
-    assumed = options.get("assumed_rr_ms")
-    if assumed:
-        return np.linspace(0.0, assumed, n, endpoint=False), f"frame_times_assumed_rr:{assumed:g}ms"
-    # Image series state acquisition times; masks and truth files often carry placeholder headers,
-    # so their times are used only when no image has any, and never cross-checked.
-    images = [name for name in ("cine", "tagged") if name in series]
-    ranked = images + [name for name in series if name not in images]
-    known: list[tuple[str, np.ndarray]] = [
-        (name, stated) for name in ranked if (stated := series[name].frame_times_ms) is not None
-    ]
-    if known:
-        first_name, first = known[0]
-        scale = float(np.median(np.diff(first))) if n > 1 else 1.0
-        for name, other in known[1:]:
-            if name in images and np.max(np.abs(other - first)) > TIME_TOLERANCE * abs(scale):
-                raise InputError(
-                    f"frame times differ between {first_name} ({paths[first_name]}) and {name} "
-                    f"({paths[name]})",
-                    file=paths[name],
-                )
-        return np.asarray(first, dtype=float), None
-    raise InputError(
-        "no frame times: the files state none; give frame_times_ms or rr_ms in the manifest",
-        file=paths[reference],
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # Masks, landmarks of the ventricle, rotation to end-diastole
-
-
-def _labels(series: Series, path: str) -> np.ndarray:
-    labels = np.rint(series.data)
-    if not np.array_equal(labels, series.data):
-        raise InputError("mask values are not integer labels", file=path)
-    return labels.astype(np.int64)
-
-
-def _binary(labels: np.ndarray, label: int, what: str, path: str) -> np.ndarray:
-    mask = (labels == label).astype(np.uint8)
-    empty = [t for t in range(mask.shape[0]) if not mask[t].any()]
-    if empty:
-        present = np.unique(labels).tolist()[:10]
-        raise InputError(
-            f"{what} is empty: no pixels with label {label} in frame(s) {empty[:5]} "
-            f"(labels present: {present})",
-            file=path,
-        )
-    return mask
-
-
-def _myocardium_label(
-    labels: np.ndarray, fields: Mapping[str, Any], options: Mapping[str, Any]
-) -> int:
-    if "mask_label" in fields:
-        return int(fields["mask_label"])
-    if set(np.unique(labels).tolist()) <= {0, 1}:
-        return 1
-    return int(options["mask_label"])
 
 
 def _masks(
@@ -385,30 +145,39 @@ def _masks(
     options: Mapping[str, Any],
     mask_frames: str | None,
     ed: int,
-) -> tuple[np.ndarray | None, np.ndarray | None, int, dict[str, np.ndarray]]:
-    """``(binary mask, ED label image, myocardium label, extras)`` of a row.
+) -> tuple[np.ndarray | None, np.ndarray | None, int | None, dict[str, np.ndarray], list[str]]:
+    """``(binary mask, ED label image, myocardium label, extras, flags)`` of a row.
 
     The mask keeps all frames (``mask_frames: all``) or becomes the ED frame alone (``ed``); the
-    ED label image is kept for estimating the RV insertion points.
+    ED label image is kept for estimating the RV insertion points. An optional end-systolic mask
+    without myocardium (the apical slice whose ES ring has closed) is flagged and left out, never
+    a reason to lose the slice.
     """
     if "mask" not in series:
-        return None, None, int(options["mask_label"]), {}
-    labels = _labels(series["mask"], paths["mask"])
-    label = _myocardium_label(labels, fields, options)
+        return None, None, None, {}, []
+    labels = masks.integer_labels(series["mask"].data, paths["mask"])
+    label, how = masks.myocardium_label(labels, fields, options, paths["mask"])
+    flags = [how] if how else []
     if mask_frames == "ed" and len(labels) > 1:
         labels = labels[ed : ed + 1]
-    mask = _binary(labels, label, "myocardium mask", paths["mask"])
+    mask = masks.binary(labels, label, "myocardium mask", paths["mask"])
+    ed_labels = labels[0 if mask_frames == "ed" else ed]
+    flags += masks.shape_flags(ed_labels == label)
     extras = {}
     if "mask_es" in series:
-        es_labels = _labels(series["mask_es"], paths["mask_es"])
-        extras["mask_es"] = _binary(es_labels, label, "end-systolic mask", paths["mask_es"])
-    return mask, labels[0 if mask_frames == "ed" else ed], label, extras
+        es_labels = masks.integer_labels(series["mask_es"].data, paths["mask_es"])
+        if (es_labels == label).any():
+            extras["mask_es"] = masks.binary(es_labels, label, "end-systolic mask", paths["mask_es"])
+        else:
+            flags.append("mask_es_empty")
+    return mask, ed_labels, label, extras, flags
 
 
 def _rv_insertion(
     fields: Mapping[str, Any],
+    options: Mapping[str, Any],
     ed_labels: np.ndarray | None,
-    label: int,
+    label: int | None,
     spacing: tuple[float, float],
     paths: Mapping[str, str],
 ) -> tuple[np.ndarray | None, str | None]:
@@ -420,14 +189,15 @@ def _rv_insertion(
             [fields["rv_inf_x_mm"], fields["rv_inf_y_mm"]],
         ]
         return np.array(given, dtype=float), None
-    if "rv_label" not in fields:
+    rv = masks.rv_label(fields, options)
+    if rv is None or (ed_labels is None and "rv_label" not in fields):
         return None, None
-    if ed_labels is None:
+    if ed_labels is None or label is None:
         raise InputError(
             "rv_label is given but the row has no mask to find the RV in",
             file=paths.get("cine", paths.get("tagged", "-")),
         )
-    points = rv_insertion_points(ed_labels, label, int(fields["rv_label"]), spacing)
+    points = rv_insertion_points(ed_labels, label, rv, spacing)
     return points, "rv_insertion_estimated" if points is not None else "rv_insertion_not_found"
 
 
@@ -448,6 +218,47 @@ def _group_and_covariates(
     for name, s in series.items():
         covariates.update({f"{name}_{key}": value for key, value in s.metadata.items()})
     return groups[0], covariates
+
+
+def _join_ed_es_pair(
+    series: dict[str, Series], paths: Mapping[str, str], fields: Mapping[str, Any]
+) -> list[str]:
+    """Join a ``cine`` (ED frame) and ``cine_es`` (ES frame) into one two-frame cine, in place.
+
+    Returns the record flags of a pair (none for an ordinary row). The two frames are ED and ES
+    only, so stages that need the whole cycle refuse such a record by its ``ed_es_only`` flag.
+    """
+    if "cine_es" not in series:
+        return []
+    ed_frame, es_frame = series["cine"], series.pop("cine_es")
+    for name, s in (("cine", ed_frame), ("cine_es", es_frame)):
+        if s.n_frames != 1:
+            raise InputError(
+                f"{name} must be one frame when the cine is given as an ED/ES pair, got "
+                f"{s.n_frames}",
+                file=paths[name],
+            )
+    if "ed_frame" in fields or "es_frame" in fields:
+        raise InputError(
+            "ed_frame and es_frame do not apply to an ED/ES pair (cine is ED, cine_es is ES)",
+            file=paths["cine_es"],
+        )
+    if ed_frame.data.shape != es_frame.data.shape:
+        raise InputError(
+            f"cine_es is {es_frame.data.shape[1]}x{es_frame.data.shape[2]} pixels but cine is "
+            f"{ed_frame.data.shape[1]}x{ed_frame.data.shape[2]}",
+            file=paths["cine_es"],
+        )
+    series["cine"] = Series(
+        np.concatenate([ed_frame.data, es_frame.data]),
+        ed_frame.spacing_mm or es_frame.spacing_mm,
+        # single frames state no cycle; without frame_times_ms the times are the frame order
+        np.array([0.0, 1.0]),
+        ed_frame.slice_location_mm,
+        ed_frame.metadata,
+        ed_frame.notes,
+    )
+    return ["ed_es_only"] + ([] if "frame_times_ms" in fields else ["es_time_unknown"])
 
 
 def _rotated_times(times: np.ndarray, ed: int, rr_ms: float | None) -> np.ndarray:
@@ -475,24 +286,30 @@ def _check_displacement_reference(series: Series, path: str) -> None:
 # Public entry points
 
 
-def _ingest(row: Mapping[str, Any], cohort: str, options: Mapping[str, Any]) -> SliceRecord:
+def _ingest(
+    row: Mapping[str, Any], cohort: str, options: Mapping[str, Any]
+) -> tuple[SliceRecord, list[tuple[str, str]]]:
+    """The row's record, and the files its readers passed over as ``(file, reason)``."""
     fields = typed_row(row, str(options.get("manifest", "-")))
     subject, slice_id = fields["subject"], str(fields["slice"])
     if options.get("source") == "acdc" and "slice_index" not in fields:
         raise acdc.unplanned_error(options["path"], subject, slice_id)
     paths = {name: fields[name] for name in PATH_COLUMNS if name in fields}
     series = {name: read_path(name, path, fields, options) for name, path in paths.items()}
+    pair_flags = _join_ed_es_pair(series, paths, fields)
     reference = "cine" if "cine" in series else "tagged"
     n = series[reference].n_frames
-    mask_frames = _check_frames(series, paths, reference, fields)
-    _check_sizes(series, paths, reference)
-    spacing, spacing_flag = _spacing(series, paths, fields, reference)
-    times, time_flag = _frame_times(series, paths, fields, n, options, reference)
-    flags = [f for f in (spacing_flag, time_flag) if f]
+    mask_frames = check_frames(series, paths, reference, fields)
+    check_sizes(series, paths, reference)
+    spacing, spacing_flag = pixel_spacing(series, paths, fields, reference)
+    times, time_flag = frame_times(series, paths, fields, n, options, reference)
+    flags = [f for f in (spacing_flag, time_flag) if f] + pair_flags
     flags += [f"{note}:{name}" for name, s in series.items() for note in s.notes]
+    flags += [f"files_skipped:{name}:{len(s.skipped)}" for name, s in series.items() if s.skipped]
+    skipped = [entry for s in series.values() for entry in s.skipped]
 
     ed = int(fields.get("ed_frame", 0))
-    es = fields.get("es_frame")
+    es = 1 if pair_flags else fields.get("es_frame")
     for which, frame in (("ed_frame", ed), ("es_frame", es)):
         if frame is not None and not 0 <= frame < n:
             raise InputError(
@@ -500,8 +317,11 @@ def _ingest(row: Mapping[str, Any], cohort: str, options: Mapping[str, Any]) -> 
                 file=options.get("manifest") or paths[reference],
             )
 
-    mask, ed_labels, label, extras = _masks(series, paths, fields, options, mask_frames, ed)
-    rv, rv_flag = _rv_insertion(fields, ed_labels, label, spacing, paths)
+    mask, ed_labels, label, extras, mask_flags = _masks(
+        series, paths, fields, options, mask_frames, ed
+    )
+    flags += mask_flags
+    rv, rv_flag = _rv_insertion(fields, options, ed_labels, label, spacing, paths)
     flags += [rv_flag] if rv_flag else []
 
     arrays: dict[str, np.ndarray] = {
@@ -526,6 +346,8 @@ def _ingest(row: Mapping[str, Any], cohort: str, options: Mapping[str, Any]) -> 
         flags.append(f"rotated_to_ed:{ed}")
     if mask is not None and mask_frames == "ed":
         arrays["mask"] = mask
+        if pair_flags and "mask_es" in extras:
+            arrays["mask"] = np.concatenate([mask, extras.pop("mask_es")])
     group, covariates = _group_and_covariates(fields, series)
     location = fields.get("slice_location_mm", series[reference].slice_location_mm)
 
@@ -552,20 +374,16 @@ def _ingest(row: Mapping[str, Any], cohort: str, options: Mapping[str, Any]) -> 
         source_files={name: str(path) for name, path in paths.items()},
         extras=extras,
     )
-    return record.validate()
+    return record.validate(), skipped
 
 
 def _float32(arr: np.ndarray | None) -> np.ndarray | None:
     return None if arr is None else np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def ingest_row(row: Mapping[str, Any], cohort: str, options: Mapping[str, Any]) -> SliceRecord:
-    """Read, check and assemble one manifest row into a validated record.
-
-    ``options`` is the cohort's definition from config.yaml (``nifti_3d``, ``layout``, ``keys``,
-    ``mask_label``, ``source``, ``manifest`` or ``path``); missing keys take their defaults.
-    Raises InputError naming cohort, subject, slice, file and the problem.
-    """
+def _ingest_in_context(
+    row: Mapping[str, Any], cohort: str, options: Mapping[str, Any]
+) -> tuple[SliceRecord, list[tuple[str, str]]]:
     try:
         return _ingest(row, cohort, reader_options(options))
     except InputError as error:
@@ -574,21 +392,38 @@ def ingest_row(row: Mapping[str, Any], cohort: str, options: Mapping[str, Any]) 
         ) from None
 
 
-def iter_ingest(
-    rows: pd.DataFrame, cohort: str, options: Mapping[str, Any], failures: list[dict[str, Any]]
-) -> Iterator[SliceRecord]:
-    """Yield the record of every good row; append one QC row to ``failures`` per bad one.
+def ingest_row(row: Mapping[str, Any], cohort: str, options: Mapping[str, Any]) -> SliceRecord:
+    """Read, check and assemble one manifest row into a validated record.
 
-    A generator, so a shard job holds one record in memory at a time. Each failure is logged at
-    ERROR level with its full text; it never affects the other rows.
+    ``options`` is the cohort's definition from config.yaml (``nifti_3d``, ``layout``, ``keys``,
+    ``mask_label``, ``mask_labels``, ``multi_cycle``, ``species``, ``source``, ``manifest`` or
+    ``path``); missing keys take their defaults. Raises InputError naming cohort, subject, slice,
+    file and the problem.
+    """
+    return _ingest_in_context(row, cohort, options)[0]
+
+
+def iter_ingest(
+    rows: pd.DataFrame, cohort: str, options: Mapping[str, Any], qc_rows: list[dict[str, Any]]
+) -> Iterator[SliceRecord]:
+    """Yield the record of every good row; append its QC rows to ``qc_rows``.
+
+    A bad row gives one ``excluded`` row, logged at ERROR level with its full text; it never
+    affects the other rows. A good row gives one ``flagged`` row per record flag (how a value was
+    obtained or assumed, a mask that is not a ring, ...) and one per file a reader passed over,
+    naming that file. A generator, so a shard job holds one record in memory at a time.
     """
     for row in rows.to_dict("records"):
         try:
-            record = ingest_row(row, cohort, options)
+            record, skipped = _ingest_in_context(row, cohort, options)
         except InputError as error:
             log.error("excluded: %s", error)
-            failures.append(qc_row_from_error(error, stage="ingest"))
+            qc_rows.append(qc_row_from_error(error, stage=STAGE))
             continue
+        qc_rows.extend(qc_rows_from_flags(record, record.flags, STAGE))
+        for file, reason in skipped:
+            log.warning("%s: %s: %s", record.key, file, reason)
+            qc_rows.append(qc_row_for_file(record, STAGE, reason, file))
         log.info("ingested %s", record.key)
         yield record
 
@@ -596,7 +431,7 @@ def iter_ingest(
 def ingest_shard(
     rows: pd.DataFrame, cohort: str, options: Mapping[str, Any]
 ) -> tuple[list[SliceRecord], pd.DataFrame]:
-    """Ingest every row; return the good records and a QC table with one row per failure."""
-    failures: list[dict[str, Any]] = []
-    records = list(iter_ingest(rows, cohort, options, failures))
-    return records, pd.DataFrame(failures, columns=QC_COLUMNS)
+    """Ingest every row; return the good records and their QC table (see ``iter_ingest``)."""
+    qc_rows: list[dict[str, Any]] = []
+    records = list(iter_ingest(rows, cohort, options, qc_rows))
+    return records, pd.DataFrame(qc_rows, columns=QC_COLUMNS)

@@ -25,7 +25,7 @@ from myoflow.record import SLICE_POSITIONS
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "manifest.schema.yaml"
 COVARIATE_PREFIX = "cov_"
-PATH_COLUMNS = ("cine", "tagged", "mask", "mask_es", "displacement", "landmarks")
+PATH_COLUMNS = ("cine", "cine_es", "tagged", "mask", "mask_es", "displacement", "landmarks")
 DEFAULT_GROUP = "all"
 # Covariate cells that mean "missing"; written out so that a covariate reads the same whatever
 # pandas' defaults are (known columns treat only the empty cell as missing: a subject may be "NA").

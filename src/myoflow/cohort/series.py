@@ -30,7 +30,8 @@ class Series:
     ``data`` is ``[T, H, W]`` for images and masks, ``[T, 2, H, W]`` (mm) for displacement and
     ``[T, 2, 168]`` (mm) for landmarks. Spacing is ``(row, col)`` in mm. ``metadata`` holds
     non-identifying acquisition numbers worth keeping as covariates, ``notes`` assumptions the
-    reader had to make (they become record flags).
+    reader had to make (they become record flags), ``skipped`` the files it passed over as
+    ``(file, reason)`` (they become flagged QC rows naming the file).
     """
 
     data: np.ndarray
@@ -39,6 +40,7 @@ class Series:
     slice_location_mm: float | None = None
     metadata: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def n_frames(self) -> int:

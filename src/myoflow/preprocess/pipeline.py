@@ -31,13 +31,18 @@ from myoflow.preprocess.roi import ROI_MODES, locate_roi
 from myoflow.preprocess.scaling import clipped_fraction
 from myoflow.preprocess.spatial import INTERPOLATIONS, CropTransform, crop_record
 from myoflow.preprocess.temporal import TEMPORAL_MODES, to_frames
-from myoflow.qc import qc_row_from_error, qc_rows_from_flags, qc_table
+from myoflow.qc import qc_row_from_error, qc_row_skipped, qc_rows_from_flags, qc_table
 from myoflow.record import SliceRecord
 
 log = logging.getLogger("myoflow.preprocess")
 
 STAGE = "preprocess"
 CLIPPED_FLAG = "displacement_clipped"
+ED_ES_ONLY = "ed_es_only"
+ED_ES_SKIP_REASON = (
+    "ED/ES-only record (two frames): this profile brings a whole cardiac cycle to a fixed frame "
+    "count; the record serves the stages that need only ED and ES"
+)
 INDEX_COLUMNS = [
     "cohort",
     "subject",
@@ -168,6 +173,10 @@ def preprocess_shard(
 
     def good_records() -> Iterator[SliceRecord]:
         for rec in read_shard(in_path):
+            if ED_ES_ONLY in rec.flags:
+                log.info("skipped %s: ED/ES-only record", rec.key)
+                qc_rows.append(qc_row_skipped(rec, STAGE, ED_ES_SKIP_REASON))
+                continue
             try:
                 out = preprocess_record(rec, o)
             except InputError as error:
@@ -198,3 +207,6 @@ def preprocess_shard(
         n_flagged,
         sum(r["status"] == "excluded" for r in qc_rows),
     )
+    skipped = sum(r["status"] == "skipped" for r in qc_rows)
+    if skipped:
+        log.info("%s: %d record(s) skipped (not for this profile, see the QC table)", shard, skipped)

@@ -18,7 +18,8 @@ from myoflow.config import ShardPlan, cohort_table
 from myoflow.errors import ConfigError
 from myoflow.io.atomic import atomic_path, write_tsv
 from myoflow.io.shards import write_shard
-from myoflow.qc import QC_COLUMNS
+from myoflow.io.tables import read_tsv
+from myoflow.qc import QC_COLUMNS, merge_qc
 from myoflow.record import SliceRecord
 
 log = logging.getLogger("myoflow.stages")
@@ -63,7 +64,8 @@ def cohort_shard(
     else:
         records = _ingested_records(cohort, shard, qc_rows)
     keys = write_shard(records_path, records)
-    log.info("shard %s: %d records written, %d excluded", shard, len(keys), len(qc_rows))
+    excluded = sum(row["status"] == "excluded" for row in qc_rows)
+    log.info("shard %s: %d records written, %d excluded", shard, len(keys), excluded)
     write_tsv(pd.DataFrame(qc_rows, columns=QC_COLUMNS), qc_path)
     if truth_path is not None:
         write_tsv(pd.concat(truth_rows, ignore_index=True), truth_path)
@@ -84,7 +86,7 @@ def preprocess_stage(
 
 def merge_tables(paths: Sequence[str | os.PathLike[str]], out_path: str | os.PathLike[str]) -> None:
     """Concatenate TSVs with the same columns (empty ones included) into one table."""
-    tables = [pd.read_csv(p, sep="\t", dtype={"subject": str, "slice_id": str}) for p in paths]
+    tables = [read_tsv(p) for p in paths]
     write_tsv(pd.concat(tables, ignore_index=True), out_path)
 
 
@@ -97,7 +99,7 @@ def check_inputs(
 
     Synthetic cohorts cannot hold bad input, so they always pass.
     """
-    qc = pd.concat([pd.read_csv(p, sep="\t", dtype=str) for p in qc_paths], ignore_index=True)
+    qc = merge_qc(qc_paths)
     bad = qc[qc["status"] == "excluded"]
     policy = cohort.get("on_bad_input", "fail")
     if len(bad) and policy == "fail":
@@ -124,7 +126,10 @@ def split_stage(
     """Subject-level stratified split of the slices listed in a cohort index."""
     from myoflow.preprocess.split import split_subjects
 
-    index = pd.read_csv(index_path, sep="\t", dtype={"subject": str, "slice_id": str})
+    index = read_tsv(index_path)
     if index.empty:
-        raise ConfigError(f"{index_path}: no preprocessed slices to split")
+        raise ConfigError(
+            f"{index_path}: no preprocessed slices to split (qc.tsv says why each slice was "
+            "excluded or skipped)"
+        )
     write_tsv(split_subjects(index, fractions=fractions, seed=seed), out_path)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from myoflow.io.atomic import write_tsv
 from myoflow.io.shards import read_record, read_shard, shard_keys, write_shard
+from myoflow.io.tables import read_tsv
 from myoflow.record import SliceRecord
 from myoflow.tables import DISPLACEMENT_METRICS, STRAIN_CURVES, STRAIN_SUMMARY
 from myoflow.train.data import SPLIT_NAMES, read_splits, split_of
@@ -392,7 +393,7 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 
 
 def _read(path: str | os.PathLike[str]) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", dtype={"subject": str, "slice_id": str})
+    return read_tsv(path)
 
 
 def reference_group(experiment: dict[str, Any]) -> str | None:

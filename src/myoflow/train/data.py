@@ -41,6 +41,7 @@ from torch.utils.data import Dataset
 
 from myoflow.errors import InputError
 from myoflow.io.shards import open_shard, read_record
+from myoflow.io.tables import read_tsv
 from myoflow.preprocess.scaling import to_network
 from myoflow.record import SliceRecord
 
@@ -60,7 +61,7 @@ class SampleRef:
 
 def read_splits(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
     """Concatenate split tables (``cohort, subject, group, split``) of one or more cohorts."""
-    tables = [pd.read_csv(p, sep="\t", dtype={"subject": str, "cohort": str}) for p in paths]
+    tables = [read_tsv(p) for p in paths]
     return pd.concat(tables, ignore_index=True)
 
 

@@ -73,6 +73,10 @@ def acdc_root(tmp_path: Path) -> Path:
     return root
 
 
+def _excluded(qc) -> list[str]:
+    return qc.loc[qc["status"] == "excluded", "subject"].tolist()
+
+
 def _options(root: Path, slices="mid") -> dict:
     return {"source": "acdc", "path": str(root), "slices": slices, "name": "acdc"}
 
@@ -81,8 +85,11 @@ def test_mid_slices_become_records(acdc_root: Path) -> None:
     table = acdc_manifest(acdc_root, "acdc", "mid")
     assert table["subject"].tolist() == ["patient001", "patient002"]
     records, qc = ingest_shard(table, "acdc", _options(acdc_root))
-    assert qc.empty
+    assert set(qc["status"]) == {"flagged"}, "kept, with how each value was obtained"
     first, second = records
+    # the adapter declares ACDC's label convention, and the record says so
+    assert "mask_labels:acdc" in first.flags
+    assert {"mask_labels:acdc", "rv_insertion_estimated"} <= set(qc["reason"])
     assert (first.group, second.group) == ("DCM", "NOR")
     assert first.covariates == {"height_cm": 180.0, "weight_kg": 80.5}
     assert first.position == second.position == "mid" and first.slice_id == "mid"
@@ -143,7 +150,7 @@ def test_all_slices_get_positions_by_thirds(acdc_root: Path) -> None:
         1: "apical",
     }
     records, qc = ingest_shard(table, "acdc", _options(acdc_root, "all"))
-    assert qc.empty and len(records) == 12
+    assert not _excluded(qc) and len(records) == 12
     assert {r.slice_id for r in records if r.subject == "patient002"} == {
         "1",
         "2",
@@ -169,7 +176,45 @@ def test_a_broken_subject_is_planned_and_then_excluded_with_the_reason(acdc_root
     assert table["subject"].tolist() == ["patient001", "patient002", "patient003"]
     records, qc = ingest_shard(table, "acdc", _options(acdc_root))
     assert [r.subject for r in records] == ["patient001", "patient002"]
-    assert qc[["subject", "reason"]].values.tolist() == [
+    excluded = qc[qc["status"] == "excluded"]
+    assert excluded[["subject", "reason"]].values.tolist() == [
         ["patient003", "ED ground truth not found"]
     ]
-    assert qc["file"].iloc[0].endswith("patient003_frame01_gt.nii.gz")
+    assert excluded["file"].iloc[0].endswith("patient003_frame01_gt.nii.gz")
+
+
+def test_a_folder_without_the_4d_file_gives_an_ed_es_pair(acdc_root: Path) -> None:
+    """Redistributions with only the ED and ES frames: a two-frame record, flagged, not lost."""
+    folder = acdc_root / "patient001"
+    cine = np.asarray(nib.load(folder / "patient001_4d.nii.gz").dataobj).transpose(3, 2, 1, 0)
+    _save(folder / "patient001_frame04.nii.gz", cine[3])
+    (folder / "patient001_4d.nii.gz").unlink()
+    records, qc = ingest_shard(acdc_manifest(acdc_root, "acdc"), "acdc", _options(acdc_root))
+    assert not _excluded(qc)
+    pair = next(r for r in records if r.subject == "patient001")
+    assert "ed_es_only" in pair.flags and pair.n_frames == 2 and pair.es_frame == 1
+    # ED is frame 1 (offset 0 in the fixture's intensities), ES frame 4 (offset 3)
+    z = 3
+    np.testing.assert_array_equal(pair.cine[0], cine[0, z])
+    np.testing.assert_array_equal(pair.cine[1], cine[3, z])
+    assert pair.mask.shape == (2, H, W) and "mask_es" not in pair.extras
+    # ES at frame 4 of NbFrame 8 after ED at frame 1: 3/8 of the assumed 1000 ms cycle
+    np.testing.assert_allclose(pair.frame_times_ms, [0.0, 375.0])
+    assert "frame_times_assumed_rr:1000ms" in pair.flags
+    full = next(r for r in records if r.subject == "patient002")
+    assert "ed_es_only" not in full.flags and full.n_frames == T
+
+
+def test_an_empty_es_mask_is_a_flag_not_an_exclusion(acdc_root: Path) -> None:
+    """The apical slice whose ES myocardium label is absent keeps its ED mask and its record."""
+    folder = acdc_root / "patient001"
+    es_gt = folder / "patient001_frame04_gt.nii.gz"
+    labels = np.asarray(nib.load(es_gt).dataobj).transpose(2, 1, 0).copy()
+    labels[labels == 2] = 3  # the ring closed at ES: no myocardium label left
+    _save(es_gt, labels)
+    records, qc = ingest_shard(acdc_manifest(acdc_root, "acdc"), "acdc", _options(acdc_root))
+    assert not _excluded(qc)
+    rec = next(r for r in records if r.subject == "patient001")
+    assert "mask_es_empty" in rec.flags and "mask_es" not in rec.extras
+    flagged = qc[(qc["subject"] == "patient001") & (qc["reason"] == "mask_es_empty")]
+    assert len(flagged) == 1 and flagged["status"].iloc[0] == "flagged"

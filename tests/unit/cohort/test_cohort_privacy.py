@@ -11,7 +11,7 @@ import pandas as pd
 import pydicom
 import pytest
 
-from myoflow.cohort.dicom import safe_dicom_metadata
+from myoflow.cohort.acquisition import acquisition_metadata
 from myoflow.cohort.ingest import ingest_row, ingest_shard
 from myoflow.errors import InputError
 
@@ -68,7 +68,7 @@ def test_safe_metadata_is_a_whitelist(write, tmp_path: Path) -> None:
     folder = write.dicom_folder(tmp_path / "cine", s.stored, s.spacing, s.times, identity=True)
     ds = pydicom.dcmread(next(folder.iterdir()))  # everything, identity included
     assert ds.PatientName == write.identity["PatientName"]
-    assert safe_dicom_metadata(ds) == {"field_strength_t": 1.5}
+    assert acquisition_metadata(ds) == ({"field_strength_t": 1.5}, [])
 
 
 def _corruptions(data: bytes, identity: dict[str, str]) -> dict[str, bytes]:
