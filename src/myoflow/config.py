@@ -282,7 +282,11 @@ def cohort_plan(
         n = cohort["subjects"] * len(cohort["slices"])
         series = frozenset(SERIES)
     else:
-        table = cohort_table(cohort_name, cohort, base)
+        try:
+            table = cohort_table(cohort_name, cohort, base)
+        except ConfigError as error:
+            named = str(error).startswith(f"cohort {cohort_name}")
+            raise error if named else ConfigError(f"cohort {cohort_name}: {error}") from error
         n = len(table)
         series = frozenset(c for c in SERIES if c in table and table[c].notna().any())
     if n == 0:

@@ -152,10 +152,55 @@ def test_tracking_defaults_match_the_schema(default_config: dict) -> None:
     assert {k: v["default"] for k, v in schema.items()} == TRACKING_VALIDATION_DEFAULTS
 
 
-def test_config_trackers_are_the_trackers_of_the_api() -> None:
-    from myoflow.tracking.api import TRACKERS as API_TRACKERS
+def _schema_enums(node: object, path: str = "") -> list[tuple[str, list]]:
+    """Every ``(path, enum)`` of a schema tree, paths like ``$defs/experiment/...``."""
+    found: list[tuple[str, list]] = []
+    if isinstance(node, dict):
+        if isinstance(node.get("enum"), list):
+            found.append((path, node["enum"]))
+        for key, value in node.items():
+            found += _schema_enums(value, f"{path}/{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _schema_enums(value, f"{path}/{i}")
+    return found
 
-    assert TRACKERS == API_TRACKERS
+
+def test_config_trackers_are_the_trackers_of_the_api() -> None:
+    """Every place the config schema names trackers lists exactly ``tracking.api.TRACKERS``.
+
+    The schema is read from its file (what Snakemake validates against), not through the
+    package, so a tracker added to or removed from the API without the schema (or the reverse)
+    fails here instead of at a user's start-up.
+    """
+    from myoflow.tracking.api import TRACKERS as API_TRACKERS
+    from myoflow.tracking.api import parse_options
+
+    trackers = set(API_TRACKERS)
+    assert len(trackers) == len(API_TRACKERS) and set(TRACKERS) == trackers
+    for name in API_TRACKERS:
+        parse_options(name, {})  # the API can run every tracker it lists
+    with open(ROOT / "workflow" / "schemas" / "config.schema.yaml") as fh:
+        schema = yaml.safe_load(fh)
+    # references that are not trackers (README, "experiments": provided displacement, truth)
+    others = {"provided", "truth"}
+    reference = schema["$defs"]["experiment"]["properties"]["reference"]
+    assert set(reference["enum"]) - others == trackers
+    assert reference["default"] in others | trackers
+    tracking = schema["properties"]["tracking"]
+    assert set(tracking["properties"]) == trackers, "one options entry per tracker"
+    assert tracking["additionalProperties"] is False
+    validated = schema["properties"]["tracking_validation"]["properties"]["trackers"]
+    assert set(validated["items"]["enum"]) == trackers
+    assert set(validated["default"]) == trackers, "the validation covers every tracker"
+    # and no other enum of the schema names a tracker without naming them all
+    naming = {path: set(enum) for path, enum in _schema_enums(schema) if set(enum) & trackers}
+    assert set(naming) == {
+        "$defs/experiment/properties/reference",
+        "properties/tracking_validation/properties/trackers/items",
+    }
+    for path, names in naming.items():
+        assert names - others == trackers, path
 
 
 def _with_tracker_experiment(config: dict, tracker: str, options: dict) -> dict:

@@ -55,7 +55,7 @@ def _plans():
                 name, CONFIG["cohorts"][name], WORKDIR
             )
         except ConfigError as error:
-            raise WorkflowError(f"cohort {name}: {error}") from error
+            raise WorkflowError(str(error)) from error
     return plans, series
 
 

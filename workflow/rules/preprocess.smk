@@ -105,9 +105,10 @@ rule split:
 
 
 rule export_nifti:
-    """NIfTI copies of one shard's images, masks and displacements, spacing kept, for viewers."""
+    """NIfTI copies of one shard's usable images, masks and displacements, spacing kept."""
     input:
-        f"{RESULTS}/{{cohort}}/{{stage}}/shard-{{shard}}.h5",
+        shard=f"{RESULTS}/{{cohort}}/{{stage}}/shard-{{shard}}.h5",
+        qc=f"{RESULTS}/{{cohort}}/preprocessed/qc-{{shard}}.tsv",
     output:
         directory(f"{RESULTS}/{{cohort}}/nifti/{{stage}}/shard-{{shard}}"),
     log:
@@ -119,4 +120,5 @@ rule export_nifti:
         mem_mb=mem_mb(2000),
         runtime=runtime_min(30),
     shell:
-        "python {SCRIPTS}/export_nifti.py --input {input} --out {output} 2> {log}"
+        "python {SCRIPTS}/export_nifti.py --input {input.shard} --qc {input.qc} --out {output}"
+        " 2> {log}"

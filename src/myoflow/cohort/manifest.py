@@ -170,9 +170,14 @@ def load_manifest(path: str | os.PathLike[str], cohort: str) -> pd.DataFrame:
         )
     duplicated = table.duplicated(["subject", "slice"], keep=False)
     if duplicated.any():
+        clashes = [
+            f"{subject} {slice_id} on lines {', '.join(str(i + 2) for i in rows.index)}"
+            for (subject, slice_id), rows in table[duplicated].groupby(
+                ["subject", "slice"], sort=True
+            )
+        ]
         raise ConfigError(
-            f"{where}: duplicate (subject, slice) rows for subject ID(s) "
-            f"{_listed(sorted(subjects[duplicated].unique().tolist()))}"
+            f"{where}: duplicate (subject, slice) rows (line 1 is the header): {_listed(clashes)}"
         )
 
     if "group" in table:

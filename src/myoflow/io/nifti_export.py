@@ -37,6 +37,7 @@ import pandas as pd
 
 from myoflow.io.atomic import atomic_path
 from myoflow.io.shards import read_shard
+from myoflow.qc import QC_COLUMNS
 from myoflow.record import LANDMARK_LINES, LANDMARK_POINTS, SliceRecord
 
 log = logging.getLogger("myoflow.io.nifti_export")
@@ -114,20 +115,35 @@ def export_record_nifti(rec: SliceRecord, out_dir: str | os.PathLike[str]) -> li
     return written
 
 
-def export_shard_nifti(shard_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> int:
-    """Export every record of a shard into ``out_dir``; return the number of records.
+def export_shard_nifti(
+    shard_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    excluded: pd.DataFrame | None = None,
+) -> int:
+    """Export the usable records of a shard into ``out_dir``; return the number exported.
 
+    ``excluded`` holds QC rows (``subject``, ``slice_id``, ``stage``, ``status``, ``reason``) of
+    records that a later stage excluded: a file in the export folder must be usable, so those are
+    not exported but listed, with the reason, in ``excluded.tsv`` in the folder.
     Everything is written into a temporary sibling folder that is renamed onto ``out_dir`` at the
     end, so ``out_dir`` is either complete or absent (a previous export is replaced).
     """
     target = Path(out_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
+    bad = pd.DataFrame(columns=QC_COLUMNS) if excluded is None else excluded
+    bad = bad[bad["status"] == "excluded"]
+    left_out = set(zip(bad["subject"], bad["slice_id"]))
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}.", dir=target.parent))
     try:
         count = 0
         for rec in read_shard(shard_path):
+            if (rec.subject, rec.slice_id) in left_out:
+                log.warning("%s not exported: excluded later (see excluded.tsv)", rec.key)
+                continue
             export_record_nifti(rec, tmp)
             count += 1
+        if len(bad):
+            bad.to_csv(tmp / "excluded.tsv", sep="\t", index=False)
         old = None
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".old-{target.name}.", dir=target.parent))

@@ -78,7 +78,21 @@ def test_duplicate_subject_slice_names_subjects_and_file(tmp_path: Path, write) 
         load_manifest(path, "c")
     message = str(err.value)
     assert message.startswith(f"cohort c: manifest {path}: duplicate (subject, slice)")
-    assert "p1, p3" in message and "p2" not in message
+    # each clash with the file's line numbers (header = line 1), the cohort named once
+    assert "p1 mid on lines 2, 4" in message and "p3 2 on lines 5, 6" in message
+    assert "p2" not in message and message.count("cohort c") == 1
+
+
+def test_a_cohort_error_at_workflow_start_names_the_cohort_once(tmp_path: Path, write) -> None:
+    from myoflow.config import cohort_plan
+
+    rows = [{"subject": "p1", "slice": "mid", "cine": "x"}] * 2
+    path = write.manifest(tmp_path / "m.tsv", rows)
+    with pytest.raises(ConfigError) as err:
+        cohort_plan("c", {"source": "manifest", "manifest": str(path), "shard_size": 5}, tmp_path)
+    assert str(err.value).count("cohort c") == 1
+    with pytest.raises(ConfigError, match=r"^cohort c: ACDC slices: unknown position"):
+        cohort_plan("c", {"source": "acdc", "path": str(tmp_path), "slices": ["top"]}, tmp_path)
 
 
 @pytest.mark.parametrize(

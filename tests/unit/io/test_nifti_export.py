@@ -11,6 +11,8 @@ import pytest
 
 from myoflow.io.nifti_export import export_record_nifti, export_shard_nifti
 from myoflow.io.shards import write_shard
+from myoflow.io.tables import read_tsv
+from myoflow.qc import QC_COLUMNS
 from myoflow.record import SliceRecord
 
 
@@ -130,3 +132,18 @@ def test_shard_export_is_complete_or_absent(
     with pytest.raises(RuntimeError, match="disk full"):
         export_shard_nifti(shard, fresh)
     assert sorted(p.name for p in fresh.parent.iterdir()) == ["shard-000"]
+
+
+def test_a_record_excluded_later_is_not_exported_but_listed(tmp_path: Path) -> None:
+    """Files in the export folder must be usable: an excluded slice is listed, not written."""
+    shard = tmp_path / "shard-000.h5"
+    write_shard(shard, [_record("a"), _record("b")])
+    qc = pd.DataFrame(
+        [["c1", "b", "mid", "preprocess", "excluded", "image is constant", "b.nii.gz"]],
+        columns=QC_COLUMNS,
+    )
+    out = tmp_path / "nifti" / "shard-000"
+    assert export_shard_nifti(shard, out, qc) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a", "excluded.tsv"]
+    listed = read_tsv(out / "excluded.tsv")
+    assert listed[["subject", "reason"]].values.tolist() == [["b", "image is constant"]]

@@ -57,6 +57,23 @@ def test_constant_error_gives_exact_rmse_and_epe(a: float, b: float) -> None:
     assert out["epe_mm"] == pytest.approx(np.hypot(a, b), rel=1e-12)
 
 
+@pytest.mark.parametrize("wrong, right", [("x", "y"), ("y", "x")])
+def test_an_error_in_one_component_scores_only_that_component(wrong: str, right: str) -> None:
+    """Channel 0 is x and 1 is y: an error in x alone lowers SSIM x and leaves SSIM y perfect (and
+    the other way round), so neither score reports the other component."""
+    ref, mask = _field(), _ring()
+    pred = ref.copy()
+    channel = {"x": 0, "y": 1}[wrong]
+    pred[1:, channel] += 0.3 * np.random.default_rng(3).standard_normal(pred[1:, channel].shape)
+    out = displacement_metrics(pred, ref, mask, D_MM)
+    # Identical images give SSIM 1 to round-off (1e-12, as in test_identical_fields_are_perfect).
+    assert out[f"ssim_{right}"] == pytest.approx(1.0, abs=1e-12)
+    assert out[f"rmse_{right}_mm"] == 0.0
+    # Noise of 0.3 mm on a 3 mm scale: a clear drop, far beyond round-off.
+    assert out[f"ssim_{wrong}"] < 1.0 - 1e-2
+    assert out[f"rmse_{wrong}_mm"] == pytest.approx(0.3, rel=0.1)  # RMS of 1328 draws: ~2 % spread
+
+
 def test_frame_zero_is_excluded() -> None:
     ref = _field()
     pred = ref.copy()

@@ -12,6 +12,7 @@ from preprocess_records import RecordFactory
 
 from myoflow.errors import ConfigError, InputError
 from myoflow.io.shards import read_shard, write_shard
+from myoflow.io.tables import read_tsv
 from myoflow.preprocess import pipeline
 from myoflow.preprocess.pipeline import (
     INDEX_COLUMNS,
@@ -179,3 +180,25 @@ def test_roi_center_handles_records_without_masks(make_record: RecordFactory) ->
     assert out.flags == [], "a 150 mm box fits in the 208 x 211 mm image"
     wide = preprocess_record(rec, {"roi": "center", "center_side_mm": 250.0, "size": 64})
     assert wide.flags == ["roi_padded"]
+
+
+def test_single_frame_and_ed_es_records_name_their_file_in_qc(
+    tmp_path: Path, make_record: RecordFactory
+) -> None:
+    """An exclusion names the file to look at; an ED/ES pair is skipped, not called bad."""
+    single = make_record(subject="one", n_frames=1)
+    pair = make_record(subject="pair", n_frames=2)
+    pair = pair.replace(flags=[*pair.flags, "ed_es_only"])
+    good = make_record(subject="good", n_frames=20)
+    src = tmp_path / "records" / "shard-000.h5"
+    write_shard(src, [single, pair, good])
+    shard, qc, index = _outputs(tmp_path)
+    preprocess_shard(src, shard, qc, index, {"frames": 20, "size": 64})
+    rows = read_tsv(qc).set_index("subject")
+    assert rows.loc["one", "status"] == "excluded"
+    assert rows.loc["one", "file"] == single.source_files["cine"]
+    assert "single-frame" in rows.loc["one", "reason"]
+    assert rows.loc["pair", "status"] == "skipped"
+    assert rows.loc["pair", "file"] == pair.source_files["cine"]
+    assert "ED/ES-only" in rows.loc["pair", "reason"]
+    assert [r.subject for r in read_shard(shard)] == ["good"]

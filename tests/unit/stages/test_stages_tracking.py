@@ -10,20 +10,33 @@ import numpy as np
 import pandas as pd
 import pytest
 from stage_records import NO_TAGGED, UNTAGGED
+from support.tagged import ramp_mm, ring_centre_mm, ring_record
 
 from myoflow.errors import ConfigError
-from myoflow.io.shards import read_shard, shard_keys
+from myoflow.io.shards import read_shard, shard_keys, write_shard
 from myoflow.qc import QC_COLUMNS
 from myoflow.record import SliceRecord
 from myoflow.stages.myonet import read_predictions
 from myoflow.stages.tracking import track_stage
+from myoflow.tracking.api import track_record
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _epe(u: np.ndarray, v: np.ndarray, mask: np.ndarray) -> float:
-    """Mean end-point error (mm) over the ED myocardium, frames 1..T-1."""
-    return float(np.linalg.norm(u - v, axis=1)[1:, mask].mean())
+def _es_error_px(u: np.ndarray, rec: SliceRecord) -> float:
+    """Mean end-point error at ES over the ED myocardium, in pixels (x over the column spacing,
+    y over the row spacing)."""
+    sy, sx = rec.pixel_spacing_mm
+    diff = (u - rec.displacement)[rec.es_frame][:, rec.mask[0].astype(bool)]
+    return float(np.hypot(diff[0] / sx, diff[1] / sy).mean())
+
+
+#: Mean ES error (px) of the stage's tiny records: 32-pixel crops resampled to 8 frames with
+#: 3.6-3.9 px tags, where the README's 0.3 px aim (160 px, 20 frames) does not apply. Measured
+#: when written: HARP 0.254 / 0.301 px, SinMod 0.268 / 0.210 px on the two trackable records;
+#: the bound is the worst plus 50 %. A tracker returning 0.6 x the motion errs by 0.67-0.92 px
+#: here (measured), the zero baseline by 1.6-2.0 px.
+STAGE_ES_ERROR_PX = 0.45
 
 
 @pytest.mark.parametrize("tracker", ["harp", "sinmod"])
@@ -44,19 +57,41 @@ def test_tracks_every_trackable_record_in_mm(
         assert out_rec.landmarks.shape == (t, 2, 168)
         assert out_rec.pixel_spacing_mm == rec.pixel_spacing_mm
         np.testing.assert_array_equal(out_rec.mask, rec.mask)
-        mask = rec.mask[0].astype(bool)
-        # in mm: the tracked motion is close to the phantom's exact motion, far from zero motion
-        error = _epe(out_rec.displacement, rec.displacement, mask)
-        baseline = _epe(np.zeros_like(rec.displacement), rec.displacement, mask)
-        assert baseline > 0.2, "the phantom moves by a fraction of a millimetre or more"
-        assert error < 0.45 * baseline, (tracker, rec.key, error, baseline)
+        # the shard holds exactly what the record entry point returns (its accuracy in mm is
+        # tested in tests/unit/tracking), and that is close to the phantom's exact motion
+        direct = track_record(rec, tracker)
+        np.testing.assert_array_equal(out_rec.displacement, direct.displacement)
+        np.testing.assert_array_equal(out_rec.landmarks, direct.landmarks)
+        error = _es_error_px(out_rec.displacement, rec)
+        assert error <= STAGE_ES_ERROR_PX, f"{tracker} on {rec.key}: ES error {error:.3f} px"
         np.testing.assert_array_equal(out_rec.displacement[0], 0.0)
         # landmarks are seeded from the record's own at ED and follow the exact landmarks (mm)
         np.testing.assert_allclose(out_rec.landmarks[0], rec.landmarks[0], atol=1e-4)
         landmark_error = np.linalg.norm(out_rec.landmarks - rec.landmarks, axis=1).mean()
         landmark_motion = np.linalg.norm(rec.landmarks - rec.landmarks[:1], axis=1).mean()
-        assert landmark_error < 0.5 * landmark_motion
+        # measured 0.082-0.103 mm against 0.36-0.38 mm of motion: at most 0.29 of it
+        assert landmark_error < 0.4 * landmark_motion
     assert read_predictions(out).keys() == {r.key for r in good}, "read like a prediction shard"
+
+
+@pytest.mark.parametrize("tracker", ["harp", "sinmod"])
+def test_non_square_pixels_are_tracked_in_mm(tracker: str, tmp_path: Path) -> None:
+    """A shard of 1.0 x 1.4 mm (row x column) pixels with analytic motion in mm: the stage keeps
+    the spacing and writes the motion in mm (x along the columns), not in swapped units."""
+    f_end = np.array([[1.1, 0.05], [0.02, 0.92]])
+    centre = ring_centre_mm((72, 56), (1.0, 1.4))
+    rec = ring_record(ramp_mm(f_end, (2.8, -1.5), 6, centre)).record
+    shard, out, qc_path = tmp_path / "in.h5", tmp_path / "tracked.h5", tmp_path / "qc.tsv"
+    write_shard(shard, [rec])
+    assert track_stage(tracker, {}, shard, out, qc_path) == [rec.key]
+    (out_rec,) = read_shard(out)
+    assert out_rec.pixel_spacing_mm == (1.0, 1.4)
+    mask = rec.mask[0].astype(bool)
+    diff = (out_rec.displacement - rec.displacement)[1:][:, :, mask]
+    error = float(np.hypot(diff[:, 0], diff[:, 1]).mean())
+    # 0.1 mm: the bound of tests/unit/tracking/test_non_square_pixels.py on the same kind of
+    # series; measured 0.043 (HARP) and 0.057 mm (SinMod), swapped spacings 0.65 mm
+    assert error <= 0.1, f"{tracker}: mean error {error:.3f} mm"
 
 
 def test_untrackable_records_are_listed_in_qc_and_skipped(
