@@ -27,6 +27,7 @@ from myoflow.errors import InputError
 
 DEFAULT_KEYS: dict[str, str] = {
     "cine": "cine",
+    "cine_es": "cine_es",
     "tagged": "tagged",
     "mask": "mask",
     "mask_es": "mask_es",

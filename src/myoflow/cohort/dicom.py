@@ -364,8 +364,7 @@ def _ordered(
         times = [cast(float, f.time_ms) for f in frames]
         if len(set(times)) < len(times):
             raise InputError(
-                "several images share a trigger time: the data mixes series, slices or "
-                "heartbeats",
+                "several images share a trigger time: the data mixes series, slices or heartbeats",
                 file=str(path),
             )
         frames = sorted(frames, key=lambda f: cast(float, f.time_ms))

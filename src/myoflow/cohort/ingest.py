@@ -86,7 +86,9 @@ def reader_options(options: Mapping[str, Any]) -> dict[str, Any]:
             f"{merged['mask_labels']!r}"
         )
     if merged.get("multi_cycle", "refuse") not in MULTI_CYCLE:
-        raise ConfigError(f"multi_cycle must be one of {MULTI_CYCLE}, got {merged['multi_cycle']!r}")
+        raise ConfigError(
+            f"multi_cycle must be one of {MULTI_CYCLE}, got {merged['multi_cycle']!r}"
+        )
     return merged
 
 
@@ -167,7 +169,9 @@ def _masks(
     if "mask_es" in series:
         es_labels = masks.integer_labels(series["mask_es"].data, paths["mask_es"])
         if (es_labels == label).any():
-            extras["mask_es"] = masks.binary(es_labels, label, "end-systolic mask", paths["mask_es"])
+            extras["mask_es"] = masks.binary(
+                es_labels, label, "end-systolic mask", paths["mask_es"]
+            )
         else:
             flags.append("mask_es_empty")
     return mask, ed_labels, label, extras, flags

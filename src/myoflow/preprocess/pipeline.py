@@ -209,4 +209,6 @@ def preprocess_shard(
     )
     skipped = sum(r["status"] == "skipped" for r in qc_rows)
     if skipped:
-        log.info("%s: %d record(s) skipped (not for this profile, see the QC table)", shard, skipped)
+        log.info(
+            "%s: %d record(s) skipped (not for this profile, see the QC table)", shard, skipped
+        )
