@@ -1,7 +1,9 @@
 """A training job killed mid-run (scancel's SIGTERM, or SIGKILL) resumes to the same result.
 
 The job is the real entry script in its own process, as Snakemake and SLURM run it; the kill
-lands right after the first epoch's checkpoint, i.e. inside the second epoch.
+lands right after the first epoch's checkpoint, i.e. inside the second epoch. The settings put
+the best validation epoch first (see ``SETTINGS``), before the kill, so the resumed job must
+remember it rather than select among the epochs it ran itself.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ SETTINGS = {
     "base_width": 2,
     "epochs": EPOCHS,
     "batch_size": 1,
+    # Adam at lr 0.1 (a hundred times the default rate): validation loss is lowest after epoch
+    # 1 and several times higher in every later epoch (measured: 0.40, 1.19, 1.47, 1.51, 1.38),
+    # so the best epoch lies before the kill (the test checks it does). With a falling
+    # validation loss it would be the last epoch, and a resume that forgot the best one would
+    # still select it.
+    "optimizer": "adam",
+    "lr": 0.1,
     "compile": False,
     "channels_last": False,
     "max_displacement_mm": 3.0,
@@ -101,12 +110,21 @@ def test_killed_training_resumes_to_the_uninterrupted_result(
     assert 1 <= killed_at < EPOCHS
     for output in ("best.pt", "history.tsv", "model.tsv"):
         assert not (tmp_path / output).exists(), f"an unfinished job left its {output}"
+    # pandas writes floats in full (repr) and reads them back bit for bit.
+    expected = pd.read_csv(uninterrupted / "history.tsv", sep="\t").drop(columns="seconds")
+    best_epoch = int(expected.loc[expected["val_loss"].idxmin(), "epoch"])
+    after_best = expected.loc[expected["epoch"] > best_epoch, "val_loss"]
+    assert best_epoch <= killed_at and len(after_best) > 0, (
+        f"the scenario needs the best epoch ({best_epoch}) at or before the kill (after epoch "
+        f"{killed_at}) and epochs after it; validation losses: {list(expected['val_loss'])}"
+    )
     subprocess.run(_command(cohort, tmp_path), check=True, capture_output=True)
     resumed = pd.read_csv(tmp_path / "history.tsv", sep="\t").drop(columns="seconds")
-    expected = pd.read_csv(uninterrupted / "history.tsv", sep="\t").drop(columns="seconds")
-    pd.testing.assert_frame_equal(resumed, expected)
+    # Exact: the resumed epochs are the uninterrupted run's epochs, not epochs close to them.
+    pd.testing.assert_frame_equal(resumed, expected, check_exact=True)
     a = torch.load(tmp_path / "best.pt", weights_only=True)
     b = torch.load(uninterrupted / "best.pt", weights_only=True)
-    assert a["epoch"] == b["epoch"]
+    assert a["epoch"] == b["epoch"] == best_epoch
+    assert a["val_loss"] == resumed["val_loss"].min()
     for key, value in b["state_dict"].items():
         torch.testing.assert_close(a["state_dict"][key], value, rtol=0, atol=0)

@@ -63,7 +63,9 @@ def _test_keys(cohort: tuple[Path, Path]) -> set[str]:
 def _save_checkpoint(state_dict: dict[str, torch.Tensor], path: Path) -> Path:
     """A checkpoint as training writes ``best.pt``, for the experiment's MyoNet signature."""
     signature = net_signature(_experiment(), "myonet")
-    torch.save({"signature": signature, "state_dict": state_dict, "epoch": 1, "val_loss": 0.0}, path)
+    torch.save(
+        {"signature": signature, "state_dict": state_dict, "epoch": 1, "val_loss": 0.0}, path
+    )
     return path
 
 
@@ -139,6 +141,4 @@ def test_prediction_keeps_frames_rows_and_columns_of_the_network_output(
     cines = {rec.key: rec.cine for rec in read_shard(shard)}
     assert set(predicted) == _test_keys(cohort)
     for key, u in predicted.items():
-        np.testing.assert_allclose(
-            u, _known_field(cines[key]), rtol=0, atol=ATOL_MM, err_msg=key
-        )
+        np.testing.assert_allclose(u, _known_field(cines[key]), rtol=0, atol=ATOL_MM, err_msg=key)
