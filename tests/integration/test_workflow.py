@@ -14,7 +14,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 import yaml
-from support.workflow import completed_run, read_tsv, snakemake, write_config
+from support.workflow import ROOT, completed_run, read_tsv, snakemake, write_config
 from support.writers import IDENTITY, make_slice, write_dicom_folder, write_manifest, write_nifti
 
 pytestmark = pytest.mark.integration
@@ -192,3 +192,12 @@ def test_dry_run_of_ten_thousand_slices_lists_jobs_per_shard(tmp_path: Path) -> 
     assert int(counts["phantom_shard"]) == shards == 41
     assert int(counts["preprocess_shard"]) == shards
     assert int(counts["total"]) < 6 * shards, "job count grows with shards, not subjects"
+
+
+def test_the_workflow_is_lint_clean(tmp_path: Path) -> None:
+    """`snakemake --lint` on the built-in config: logs, resources, no globals in shell commands."""
+    write_config(tmp_path, yaml.safe_load((ROOT / "config.yaml").read_text()))
+    run = snakemake(tmp_path, "--lint")
+    output = run.stdout + run.stderr
+    assert "Lints for" not in output, output[-4000:]
+    assert "your workflow is in a good condition" in output

@@ -10,6 +10,7 @@ rule phantom_shard:
     log:
         f"{RESULTS}/logs/{{cohort}}/phantom-{{shard}}.log",
     params:
+        script=f"{SCRIPTS}/make_cohort_shard.py",
         cohort=cohort_config,
     wildcard_constraints:
         cohort=SYNTHETIC_RE,
@@ -20,7 +21,7 @@ rule phantom_shard:
         mem_mb=mem_mb(2000),
         runtime=runtime_min(30),
     shell:
-        "python {SCRIPTS}/make_cohort_shard.py --cohort {params.cohort:q} --shard {wildcards.shard}"
+        "python {params.script} --cohort {params.cohort:q} --shard {wildcards.shard}"
         " --records {output.records} --qc {output.qc} --truth {output.truth} 2> {log}"
 
 
@@ -32,6 +33,7 @@ rule ingest_shard:
     log:
         f"{RESULTS}/logs/{{cohort}}/ingest-{{shard}}.log",
     params:
+        script=f"{SCRIPTS}/make_cohort_shard.py",
         cohort=cohort_config,
     wildcard_constraints:
         cohort=INGESTED_RE,
@@ -42,7 +44,7 @@ rule ingest_shard:
         mem_mb=mem_mb(4000),
         runtime=runtime_min(60),
     shell:
-        "python {SCRIPTS}/make_cohort_shard.py --cohort {params.cohort:q} --shard {wildcards.shard}"
+        "python {params.script} --cohort {params.cohort:q} --shard {wildcards.shard}"
         " --records {output.records} --qc {output.qc} 2> {log}"
 
 
@@ -59,6 +61,8 @@ rule truth_table:
         ),
     log:
         f"{RESULTS}/logs/{{cohort}}/truth_table.log",
+    params:
+        script=f"{SCRIPTS}/merge_tables.py",
     localrule: True
     conda:
         "../../envs/core.yaml"
@@ -67,7 +71,7 @@ rule truth_table:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python {SCRIPTS}/merge_tables.py --out {output} {input} 2> {log}"
+        "python {params.script} --out {output} {input} 2> {log}"
 
 
 rule check_inputs:
@@ -79,6 +83,7 @@ rule check_inputs:
     log:
         f"{RESULTS}/logs/{{cohort}}/check_inputs.log",
     params:
+        script=f"{SCRIPTS}/check_inputs.py",
         cohort=cohort_config,
     localrule: True
     conda:
@@ -88,4 +93,4 @@ rule check_inputs:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python {SCRIPTS}/check_inputs.py --cohort {params.cohort:q} --out {output} {input} 2> {log}"
+        "python {params.script} --cohort {params.cohort:q} --out {output} {input} 2> {log}"

@@ -1,4 +1,4 @@
-# Helpers shared by every rule file: validated config, shard plans, targets, resources.
+# Helpers shared by the rule files (validated config, shard plans, targets, resources).
 import json
 import os
 import sys
@@ -13,6 +13,10 @@ from myoflow.errors import ConfigError
 
 # Jobs call `python`: make it the interpreter running Snakemake (the project's environment),
 # unless a conda environment of the job puts its own first.
+envvars:
+    "PATH",
+
+
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 try:
@@ -219,6 +223,11 @@ def experiment_first_tracked(wildcards):
         return []
     cohort = EXPERIMENTS[wildcards.exp]["cohorts"][0]
     return [_tracked_shard(wildcards.exp, cohort, shard) for shard in shards_of(cohort)]
+
+
+def output_folder(wildcards, output):
+    """The folder of a rule's first output: its script writes every output there."""
+    return os.path.dirname(output[0])
 
 
 def mem_mb(base_mb):

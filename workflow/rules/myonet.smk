@@ -15,8 +15,9 @@ rule train_net:
     log:
         f"{RESULTS}/logs/models/{{exp}}/{{net}}/train.log",
     params:
+        script=f"{SCRIPTS}/train_net.py",
         experiment=experiment_config,
-        out_dir=f"{RESULTS}/models/{{exp}}/{{net}}",
+        out_dir=output_folder,
     wildcard_constraints:
         exp=MYONET_RE,
     conda:
@@ -27,7 +28,7 @@ rule train_net:
         mem_mb=mem_mb(8000),
         runtime=runtime_min(240),
     shell:
-        "python {SCRIPTS}/train_net.py --experiment {params.experiment:q} --net {wildcards.net}"
+        "python {params.script} --experiment {params.experiment:q} --net {wildcards.net}"
         " --shards {input.shards} --splits {input.splits} --tracked {input.tracked}"
         " --out-dir {params.out_dir} --threads {threads} 2> {log}"
 
@@ -43,6 +44,7 @@ rule predict_shard:
     log:
         f"{RESULTS}/logs/experiments/{{exp}}/predict-{{net}}-{{cohort}}-{{shard}}.log",
     params:
+        script=f"{SCRIPTS}/predict_shard.py",
         experiment=experiment_config,
     wildcard_constraints:
         exp=MYONET_RE,
@@ -54,7 +56,7 @@ rule predict_shard:
         mem_mb=mem_mb(6000),
         runtime=runtime_min(60),
     shell:
-        "python {SCRIPTS}/predict_shard.py --experiment {params.experiment:q} --net {wildcards.net}"
+        "python {params.script} --experiment {params.experiment:q} --net {wildcards.net}"
         " --weights {input.weights} --shard {input.shard} --splits {input.splits} --out {output}"
         " --threads {threads} 2> {log}"
 
@@ -73,6 +75,7 @@ rule evaluate_shard:
     log:
         f"{RESULTS}/logs/experiments/{{exp}}/evaluate-{{cohort}}-{{shard}}.log",
     params:
+        script=f"{SCRIPTS}/evaluate_shard.py",
         experiment=experiment_config,
     wildcard_constraints:
         exp=MYONET_RE,
@@ -83,7 +86,7 @@ rule evaluate_shard:
         mem_mb=mem_mb(4000),
         runtime=runtime_min(60),
     shell:
-        "python {SCRIPTS}/evaluate_shard.py --experiment {params.experiment:q}"
+        "python {params.script} --experiment {params.experiment:q}"
         " --shard {input.shard} --splits {input.splits} --predictions {input.predictions}"
         " --tracked {input.tracked} --metrics {output.metrics} --curves {output.curves}"
         " --summary {output.summary} 2> {log}"
@@ -97,6 +100,8 @@ rule experiment_table:
         f"{RESULTS}/experiments/{{exp}}/tables/{{table}}.tsv",
     log:
         f"{RESULTS}/logs/experiments/{{exp}}/table-{{table}}.log",
+    params:
+        script=f"{SCRIPTS}/merge_tables.py",
     wildcard_constraints:
         exp=MYONET_RE,
         table="metrics|strain_curves|strain_summary",
@@ -108,7 +113,7 @@ rule experiment_table:
         mem_mb=2000,
         runtime=10,
     shell:
-        "python {SCRIPTS}/merge_tables.py --out {output} {input} 2> {log}"
+        "python {params.script} --out {output} {input} 2> {log}"
 
 
 rule myonet_paper_tables:
@@ -132,8 +137,9 @@ rule myonet_paper_tables:
     log:
         f"{RESULTS}/logs/experiments/{{exp}}/paper_tables.log",
     params:
+        script=f"{SCRIPTS}/myonet_tables.py",
         experiment=experiment_config,
-        out_dir=f"{RESULTS}/experiments/{{exp}}/tables",
+        out_dir=output_folder,
     wildcard_constraints:
         exp=MYONET_RE,
     localrule: True
@@ -144,7 +150,7 @@ rule myonet_paper_tables:
         mem_mb=2000,
         runtime=10,
     shell:
-        "python {SCRIPTS}/myonet_tables.py --experiment {params.experiment:q}"
+        "python {params.script} --experiment {params.experiment:q}"
         " --metrics {input.metrics} --summary {input.summary} --histories {input.histories}"
         " --models {input.models} --out-dir {params.out_dir} 2> {log}"
 
@@ -172,8 +178,9 @@ rule myonet_figures:
     log:
         f"{RESULTS}/logs/experiments/{{exp}}/figures.log",
     params:
+        script=f"{SCRIPTS}/myonet_figures.py",
         experiment=experiment_config,
-        out_dir=f"{RESULTS}/experiments/{{exp}}/figures",
+        out_dir=output_folder,
     wildcard_constraints:
         exp=MYONET_RE,
     localrule: True
@@ -184,7 +191,7 @@ rule myonet_figures:
         mem_mb=4000,
         runtime=20,
     shell:
-        "python {SCRIPTS}/myonet_figures.py --experiment {params.experiment:q}"
+        "python {params.script} --experiment {params.experiment:q}"
         " --summary {input.summary} --curves {input.curves} --histories {input.histories}"
         " --predictions {input.predictions} --reference {input.reference}"
         " --tracked {input.tracked}"

@@ -12,6 +12,7 @@ rule preprocess_shard:
     log:
         f"{RESULTS}/logs/{{cohort}}/preprocess-{{shard}}.log",
     params:
+        script=f"{SCRIPTS}/preprocess_shard.py",
         cohort=cohort_config,
     conda:
         "../../envs/core.yaml"
@@ -20,7 +21,7 @@ rule preprocess_shard:
         mem_mb=mem_mb(3000),
         runtime=runtime_min(30),
     shell:
-        "python {SCRIPTS}/preprocess_shard.py --cohort {params.cohort:q} --input {input}"
+        "python {params.script} --cohort {params.cohort:q} --input {input}"
         " --records {output.records} --index {output.index} --qc {output.qc} 2> {log}"
 
 
@@ -37,6 +38,8 @@ rule cohort_index:
         ),
     log:
         f"{RESULTS}/logs/{{cohort}}/cohort_index.log",
+    params:
+        script=f"{SCRIPTS}/merge_tables.py",
     localrule: True
     conda:
         "../../envs/core.yaml"
@@ -45,7 +48,7 @@ rule cohort_index:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python {SCRIPTS}/merge_tables.py --out {output} {input} 2> {log}"
+        "python {params.script} --out {output} {input} 2> {log}"
 
 
 rule qc_table:
@@ -62,6 +65,8 @@ rule qc_table:
         ),
     log:
         f"{RESULTS}/logs/{{cohort}}/qc_table.log",
+    params:
+        script=f"{SCRIPTS}/merge_tables.py",
     localrule: True
     conda:
         "../../envs/core.yaml"
@@ -70,7 +75,7 @@ rule qc_table:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python {SCRIPTS}/merge_tables.py --out {output} {input.ingest} {input.preprocess} 2> {log}"
+        "python {params.script} --out {output} {input.ingest} {input.preprocess} 2> {log}"
 
 
 rule split:
@@ -88,6 +93,7 @@ rule split:
     log:
         f"{RESULTS}/logs/{{cohort}}/split.log",
     params:
+        script=f"{SCRIPTS}/make_split.py",
         train=CONFIG["split"]["train"],
         val=CONFIG["split"]["val"],
         test=CONFIG["split"]["test"],
@@ -100,7 +106,7 @@ rule split:
         mem_mb=1000,
         runtime=10,
     shell:
-        "python {SCRIPTS}/make_split.py --index {input.index} --out {output}"
+        "python {params.script} --index {input.index} --out {output}"
         " --fractions {params.train} {params.val} {params.test} --seed {params.seed} 2> {log}"
 
 
@@ -113,6 +119,8 @@ rule export_nifti:
         directory(f"{RESULTS}/{{cohort}}/nifti/{{stage}}/shard-{{shard}}"),
     log:
         f"{RESULTS}/logs/{{cohort}}/nifti-{{stage}}-{{shard}}.log",
+    params:
+        script=f"{SCRIPTS}/export_nifti.py",
     conda:
         "../../envs/core.yaml"
     threads: 1
@@ -120,5 +128,5 @@ rule export_nifti:
         mem_mb=mem_mb(2000),
         runtime=runtime_min(30),
     shell:
-        "python {SCRIPTS}/export_nifti.py --input {input.shard} --qc {input.qc} --out {output}"
+        "python {params.script} --input {input.shard} --qc {input.qc} --out {output}"
         " 2> {log}"

@@ -14,6 +14,7 @@ rule track_shard:
     log:
         f"{RESULTS}/logs/{{cohort}}/track-{{tracker}}-{{shard}}.log",
     params:
+        script=f"{SCRIPTS}/track_shard.py",
         options=tracker_options,
     conda:
         "../../envs/core.yaml"
@@ -22,5 +23,5 @@ rule track_shard:
         mem_mb=mem_mb(3000),
         runtime=runtime_min(30),
     shell:
-        "python {SCRIPTS}/track_shard.py --tracker {wildcards.tracker} --options {params.options:q}"
+        "python {params.script} --tracker {wildcards.tracker} --options {params.options:q}"
         " --shard {input} --out {output.records} --qc {output.qc} 2> {log}"

@@ -35,9 +35,10 @@ rule tracking_validation:
     log:
         f"{RESULTS}/logs/tracking/validation.log",
     params:
+        script=f"{SCRIPTS}/tracking_validation.py",
         validation=TRACKVAL_JSON,
         tracking=TRACKVAL_OPTIONS_JSON,
-        out_dir=TRACKVAL_DIR,
+        out_dir=output_folder,
     conda:
         "../../envs/core.yaml"
     threads: 1
@@ -45,5 +46,5 @@ rule tracking_validation:
         mem_mb=mem_mb(3000),
         runtime=runtime_min(60),
     shell:
-        "python {SCRIPTS}/tracking_validation.py --validation {params.validation:q}"
+        "python {params.script} --validation {params.validation:q}"
         " --tracking {params.tracking:q} --out-dir {params.out_dir} --threads {threads} 2> {log}"
