@@ -21,6 +21,7 @@ import yaml
 from referencing import Registry, Resource
 
 from myoflow.errors import ConfigError
+from myoflow.registry import TRACKERS
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -39,9 +40,6 @@ PREPROCESS_DEFAULTS: dict[str, Any] = {
 }
 MAX_DISPLACEMENT_MM = {"rat": 3.0, "mouse": 1.5, "human": 15.0}
 SPLIT_TOLERANCE = 1e-6
-#: The tagged-image trackers an experiment may name as its reference (``myoflow.tracking.api``
-#: has the same tuple; kept here so that parsing the config does not import the trackers).
-TRACKERS = ("harp", "sinmod")
 #: ``tracking_validation:`` defaults (the schema holds the same; a test keeps them in step).
 TRACKING_VALIDATION_DEFAULTS: dict[str, Any] = {
     "enabled": False,

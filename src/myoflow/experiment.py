@@ -1,8 +1,8 @@
 """Experiments: resolved settings of one method run on one or more cohorts.
 
 Kept free of torch so that Snakemake's parse step (which resolves every experiment) stays fast.
-The defaults here are the documented ones (README, config schema); a test keeps them in step with
-the schema.
+The defaults here are the documented ones (docs/myonet.md, config schema); a test keeps them in
+step with the schema.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from myoflow.config import TRACKERS, preprocess_options
+from myoflow.config import preprocess_options
 from myoflow.errors import ConfigError
+from myoflow.registry import NETS, TRACKERS
 
 #: MyoNet / ResMyoNet settings (paper 000, sections 2.4-2.5); config.yaml may override any key.
 MYONET_DEFAULTS: dict[str, Any] = {
@@ -36,7 +37,6 @@ MYONET_DEFAULTS: dict[str, Any] = {
     "reference_group": None,
     "max_displacement_mm": None,
 }
-NETS = ("myonet", "resmyonet")
 
 
 def myonet_settings(

@@ -10,6 +10,7 @@ from snakemake.utils import validate
 from myoflow import config as mf_config
 from myoflow import experiment as mf_experiment
 from myoflow.errors import ConfigError
+from myoflow.registry import METHODS
 
 # Jobs call `python`: make it the interpreter running Snakemake (the project's environment),
 # unless a conda environment of the job puts its own first.
@@ -31,9 +32,9 @@ try:
 except ConfigError as error:
     raise WorkflowError(str(error)) from error
 
-# Methods whose rules this version includes; an experiment naming another one is refused rather
-# than silently skipped.
-METHODS_WITH_RULES = {"myonet"}
+# Methods whose rules this version includes (registered with a package); an experiment naming
+# another one is refused rather than silently skipped.
+METHODS_WITH_RULES = sorted(m for m, package in METHODS.items() if package is not None)
 for _name, _exp in CONFIG["experiments"].items():
     if _exp["method"] not in METHODS_WITH_RULES:
         raise WorkflowError(

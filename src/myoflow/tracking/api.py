@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from myoflow.config import TRACKERS
-from myoflow.errors import ConfigError
+from myoflow import settings
 from myoflow.record import SliceRecord
+from myoflow.registry import TRACKERS, check_name, load
 from myoflow.strain.aha import lv_centroid_mm
 from myoflow.strain.green import radial_circumferential, strain_from_deformation
 from myoflow.tracking.common import (
@@ -63,19 +63,12 @@ class TrackResult:
 def parse_options(tracker: str, options: Mapping[str, Any] | None) -> Any:
     """The tracker's checked options object (``HarpOptions`` or ``SinModOptions``).
 
-    The one place that maps a tracker name to its options; the tracker's module is imported only
-    here, so that reading a config without trackers stays cheap. Raises ConfigError naming an
-    unknown tracker, an unknown option or a bad value (``tracking.<tracker>: ...``).
+    The tracker's module is imported only here, so that reading a config without trackers stays
+    cheap. Raises ConfigError naming an unknown tracker, an unknown option or a bad value
+    (``tracking.<tracker>.<option>: ...``).
     """
-    if tracker == "harp":
-        from myoflow.tracking.harp import HarpOptions
-
-        return HarpOptions.from_dict(options or {})
-    if tracker == "sinmod":
-        from myoflow.tracking.sinmod import SinModOptions
-
-        return SinModOptions.from_dict(options or {})
-    raise ConfigError(f"tracking: unknown tracker {tracker!r}; choose one of {list(TRACKERS)}")
+    check_name(TRACKERS, tracker, "tracking", "tracker")
+    return settings.parse(load(TRACKERS[tracker][0]), options, f"tracking.{tracker}")
 
 
 def _run(
@@ -86,14 +79,9 @@ def _run(
     peaks: TagPeaks,
     options: Mapping[str, Any] | None,
 ) -> TrackOutput:
-    parsed = parse_options(tracker, options)
-    if tracker == "harp":
-        from myoflow.tracking import harp
-
-        return harp.track(images, region, points, peaks, parsed)
-    from myoflow.tracking import sinmod
-
-    return sinmod.track(images, region, points, peaks, parsed)
+    track = load(TRACKERS[tracker][1])
+    output: TrackOutput = track(images, region, points, peaks, parse_options(tracker, options))
+    return output
 
 
 def track_record(

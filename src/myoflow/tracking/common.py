@@ -13,13 +13,11 @@ the ED myocardium.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
-from myoflow.errors import ConfigError
 from myoflow.record import LANDMARK_LINES, LANDMARK_POINTS, SliceRecord
 from myoflow.strain.aha import landmark_line_angles_deg, lv_centroid_mm
 
@@ -35,15 +33,6 @@ class TrackOutput:
     points: np.ndarray
     diagnostics: dict[str, float] = field(default_factory=dict)
     deformation: np.ndarray | None = None
-
-
-def check_option_names(section: str, given: Iterable[str], known: Iterable[str]) -> None:
-    """Raise ConfigError naming the unknown options of ``config.<section>`` and the allowed ones,
-    so that a typo never silently falls back to a default."""
-    allowed = sorted(known)
-    unknown = sorted(set(given) - set(allowed))
-    if unknown:
-        raise ConfigError(f"{section}: unknown option(s) {unknown}; allowed: {allowed}")
 
 
 def ed_region(rec: SliceRecord) -> np.ndarray:

@@ -39,15 +39,13 @@ the neighbour-field restart above; through-plane motion is not modelled (short-a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import fft, ndimage
 
-from myoflow.errors import ConfigError
-from myoflow.tracking.common import TrackOutput, check_option_names
+from myoflow.settings import bounded
+from myoflow.tracking.common import TrackOutput
 from myoflow.tracking.spectrum import TagPeaks, frequencies, gaussian_bandpass
 
 
@@ -56,33 +54,17 @@ class HarpOptions:
     """HARP tunables (config ``tracking: harp:``); the defaults were measured on the phantom."""
 
     #: band-pass standard deviation as a fraction of the tag frequency |k|
-    filter_width: float = 0.35
+    filter_width: float = bounded(0.35, exclusive_minimum=0)
     #: Newton iterations per frame (each is one bilinear sample of six complex images)
-    iterations: int = 5
+    iterations: int = bounded(5, minimum=1)
     #: largest Newton step, in tag periods (keeps a weak-harmonic point from flying off)
-    max_step_periods: float = 0.25
+    max_step_periods: float = bounded(0.25, exclusive_minimum=0)
     #: a converged point's residual phase (radians) below this counts as converged
-    tolerance_rad: float = 0.05
+    tolerance_rad: float = bounded(0.05, exclusive_minimum=0)
     #: increments further than this (tag periods) from the neighbours' are restarted
-    jump_periods: float = 0.3
+    jump_periods: float = bounded(0.3, exclusive_minimum=0)
     #: width (pixels) of the Gaussian neighbourhood that the restart field averages over
-    neighbourhood_px: float = 2.0
-
-    @classmethod
-    def from_dict(cls, options: Mapping[str, Any]) -> HarpOptions:
-        """Options from a plain dict; unknown keys and bad values raise ConfigError naming them."""
-        known = {f.name: f.type for f in fields(cls)}
-        check_option_names("tracking.harp", options, known)
-        problems = []
-        for name, value in options.items():
-            want_int = known[name] == "int"
-            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not is_number or (want_int and not isinstance(value, int)) or value <= 0:
-                kind = "a positive integer" if want_int else "a positive number"
-                problems.append(f"{name}: must be {kind}, got {value!r}")
-        if problems:
-            raise ConfigError("tracking.harp: " + "; ".join(problems))
-        return cls(**dict(options))
+    neighbourhood_px: float = bounded(2.0, exclusive_minimum=0)
 
 
 #: Newton stops early when every residual phase is below this (radians; 1e-4 rad is 1e-4 / 2 pi

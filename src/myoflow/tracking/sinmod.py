@@ -114,15 +114,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import fft, ndimage
 
-from myoflow.errors import ConfigError
-from myoflow.tracking.common import TrackOutput, check_option_names
+from myoflow.settings import bounded
+from myoflow.tracking.common import TrackOutput
 from myoflow.tracking.spectrum import TagPeaks, frequencies
 
 _TWO_PI = 2.0 * math.pi
@@ -141,52 +139,18 @@ class SinModOptions:
     """SinMod tunables (config ``tracking: sinmod:``); the defaults were measured on the phantom."""
 
     #: standard deviation of the band-pass along the tag normal, in natural-log frequency units
-    bandwidth: float = 0.35
+    bandwidth: float = bounded(0.35, exclusive_minimum=0)
     #: standard deviation of the band-pass across the tag normal, as a fraction of |k|
-    cross_width: float = 0.35
+    cross_width: float = bounded(0.35, exclusive_minimum=0)
     #: standard deviation of the Gaussian window, in tag periods
-    window_periods: float = 0.7
+    window_periods: float = bounded(0.7, exclusive_minimum=0)
     #: drift corrections against ED per frame (0: frame-to-frame steps only)
-    correction_passes: int = 3
+    correction_passes: int = bounded(3, minimum=0)
     #: depth (pixels) over which the weight of the region's border pixels ramps up to 1 (0: off)
-    edge_taper_px: float = 1.0
+    edge_taper_px: float = bounded(1.0, minimum=0)
     #: a point whose forward path made a step of more than this fraction of half a tag period
     #: along a tag normal (near a tag jump) takes the backward path where that one is safer
-    backward_risk: float = 0.7
-
-    @classmethod
-    def from_dict(cls, options: Mapping[str, Any]) -> SinModOptions:
-        """Options from a plain dict; missing keys take the defaults, unknown ones raise ConfigError."""
-        check_option_names("tracking.sinmod", options, (f.name for f in fields(cls)))
-        return cls(**dict(options)).check()
-
-    def check(self) -> SinModOptions:
-        """Return self, or raise ConfigError listing every value of the wrong type or range."""
-        problems = []
-        for name in (
-            "bandwidth",
-            "cross_width",
-            "window_periods",
-            "edge_taper_px",
-            "backward_risk",
-        ):
-            value = getattr(self, name)
-            strict = name not in ("edge_taper_px", "backward_risk")
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not (value > 0 if strict else value >= 0)
-            ):
-                problems.append(
-                    f"{name}: must be a {'positive' if strict else 'non-negative'} "
-                    f"number, got {value!r}"
-                )
-        passes = self.correction_passes
-        if isinstance(passes, bool) or not isinstance(passes, int) or passes < 0:
-            problems.append(f"correction_passes: must be an integer >= 0, got {passes!r}")
-        if problems:
-            raise ConfigError("tracking.sinmod: " + "; ".join(problems))
-        return self
+    backward_risk: float = bounded(0.7, minimum=0)
 
 
 def _filter_pair(shape: tuple[int, int], k: np.ndarray, options: SinModOptions) -> np.ndarray:

@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from myoflow.nets import NETS, MyoNet, build_net, count_parameters
-from myoflow.nets.myonet import DILATED_FROM
+from myoflow.nets import build_net, count_parameters
+from myoflow.nets.myonet import DILATED_FROM, MyoNet
 from myoflow.nets.resmyonet import ResidualBlock
+from myoflow.registry import NETS
 
 TINY = {"base_width": 2, "levels": 5}
 

@@ -7,6 +7,7 @@ import pytest
 from support.tagged import AffineSeries, affine_series, homogeneous, interior, translation
 
 from myoflow.errors import ConfigError
+from myoflow.settings import parse
 from myoflow.tracking import harp
 from myoflow.tracking.spectrum import find_tag_peaks
 
@@ -17,7 +18,9 @@ CENTRE = (SIZE - 1) / 2.0
 def _track(series: AffineSeries, points: np.ndarray | None = None, **options: float):
     peaks = find_tag_peaks(series.images[0])
     pts = np.empty((0, 2)) if points is None else points
-    return harp.track(series.images, series.region, pts, peaks, harp.HarpOptions.from_dict(options))
+    return harp.track(
+        series.images, series.region, pts, peaks, parse(harp.HarpOptions, options, "tracking.harp")
+    )
 
 
 def _errors(series: AffineSeries, out, where: np.ndarray) -> np.ndarray:
@@ -85,10 +88,12 @@ def test_noisy_annulus_with_tags_at_an_angle() -> None:
 
 
 def test_options_are_checked() -> None:
-    with pytest.raises(ConfigError, match="unknown option.*filter"):
-        harp.HarpOptions.from_dict({"filter": 0.3})
-    with pytest.raises(ConfigError, match="filter_width: must be a positive number"):
-        harp.HarpOptions.from_dict({"filter_width": 0.0})
-    with pytest.raises(ConfigError, match="iterations: must be a positive integer, got 'many'"):
-        harp.HarpOptions.from_dict({"iterations": "many"})
-    assert harp.HarpOptions.from_dict({"iterations": 4}).iterations == 4
+    with pytest.raises(ConfigError, match=r"tracking.harp: unknown option.*filter"):
+        parse(harp.HarpOptions, {"filter": 0.3}, "tracking.harp")
+    with pytest.raises(
+        ConfigError, match=r"tracking.harp.filter_width: 0.0 must be greater than 0"
+    ):
+        parse(harp.HarpOptions, {"filter_width": 0.0}, "tracking.harp")
+    with pytest.raises(ConfigError, match=r"tracking.harp.iterations: 'many' is not an integer"):
+        parse(harp.HarpOptions, {"iterations": "many"}, "tracking.harp")
+    assert parse(harp.HarpOptions, {"iterations": 4}, "tracking.harp").iterations == 4

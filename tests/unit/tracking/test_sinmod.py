@@ -14,6 +14,7 @@ import pytest
 from support.tagged import AffineSeries, affine_series, homogeneous, interior, translation
 
 from myoflow.errors import ConfigError
+from myoflow.settings import parse
 from myoflow.tracking.common import TrackOutput
 from myoflow.tracking.sinmod import SinModOptions, track
 from myoflow.tracking.spectrum import TagPeaks, find_tag_peaks
@@ -25,7 +26,9 @@ CENTRE = (SIZE - 1) / 2.0
 def _track(series: AffineSeries, points: np.ndarray | None = None, **options: float) -> TrackOutput:
     peaks = find_tag_peaks(series.images[0])
     pts = np.empty((0, 2)) if points is None else points
-    return track(series.images, series.region, pts, peaks, SinModOptions.from_dict(options))
+    return track(
+        series.images, series.region, pts, peaks, parse(SinModOptions, options, "tracking.sinmod")
+    )
 
 
 def _errors(series: AffineSeries, out: TrackOutput, where: np.ndarray) -> np.ndarray:
@@ -192,16 +195,24 @@ def test_output_contract() -> None:
     assert all(isinstance(v, float) and np.isfinite(v) for v in out.diagnostics.values())
 
 
+def _options(given: dict) -> SinModOptions:
+    return parse(SinModOptions, given, "tracking.sinmod")
+
+
 def test_options_from_dict() -> None:
-    assert SinModOptions.from_dict({}) == SinModOptions()
-    opts = SinModOptions.from_dict({"window_periods": 0.5, "correction_passes": 1})
+    assert _options({}) == SinModOptions()
+    opts = _options({"window_periods": 0.5, "correction_passes": 1})
     assert (opts.window_periods, opts.correction_passes) == (0.5, 1)
     with pytest.raises(ConfigError, match=r"unknown option\(s\) \['window'\].*allowed:.*bandwidth"):
-        SinModOptions.from_dict({"window": 0.5})
-    with pytest.raises(ConfigError, match="bandwidth.*positive"):
-        SinModOptions.from_dict({"bandwidth": 0})
-    with pytest.raises(ConfigError, match="correction_passes"):
-        SinModOptions.from_dict({"correction_passes": 1.5})
+        _options({"window": 0.5})
+    with pytest.raises(ConfigError, match=r"tracking.sinmod.bandwidth: 0 must be greater than 0"):
+        _options({"bandwidth": 0})
+    with pytest.raises(
+        ConfigError, match=r"tracking.sinmod.correction_passes: 1.5 is not an integer"
+    ):
+        _options({"correction_passes": 1.5})
+    with pytest.raises(ConfigError, match=r"tracking.sinmod.edge_taper_px: -1 is below"):
+        _options({"edge_taper_px": -1})
 
 
 def test_a_step_over_half_a_period_is_recovered_by_the_backward_path() -> None:
