@@ -2,7 +2,7 @@
 
 The package holds all logic; the Snakemake workflow and the scripts in ``scripts/`` only call it.
 Conventions every stage shares (units, array layouts, AHA segments) are documented in
-``myoflow.record`` and in the repository's ARCHITECTURE notes.
+``myoflow.record`` and in docs/architecture.md.
 """
 
 __version__ = "0.1.0"

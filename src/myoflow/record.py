@@ -1,6 +1,6 @@
 """The canonical slice record: the one in-memory form every reader and the phantom converge on.
 
-Conventions (shared by every stage, see ARCHITECTURE.md):
+Conventions (shared by every stage, see docs/architecture.md):
 
 * Image series are ``[T, H, W]`` float32, frames first; frame 0 is end-diastole (ED).
 * ``pixel_spacing_mm`` is ``(row, column)`` spacing in millimetres, DICOM's PixelSpacing order.

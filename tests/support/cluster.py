@@ -1,6 +1,6 @@
 """Running the workflow through the repository's SLURM profile and reading back what SLURM did.
 
-The profile is used exactly as the README tells users to: `snakemake --profile slurm` started
+The profile is used exactly as docs/cluster.md tells users to: `snakemake --profile slurm` started
 from the repository root, so Snakemake finds ./slurm by name.
 """
 

@@ -60,7 +60,7 @@ INDEX_COLUMNS = [
 
 @dataclass(frozen=True)
 class PreprocessOptions:
-    """The ``preprocess:`` options of a cohort (README and the config schema list the same)."""
+    """The ``preprocess:`` options of a cohort (listed in docs/configuration.md and the schema)."""
 
     size: int = 128
     frames: int = 20

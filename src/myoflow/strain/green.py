@@ -1,8 +1,8 @@
 """Dense Green-Lagrange strain from a Lagrangian displacement field.
 
 F = I + grad(u), E = 1/2 (F^T F - I); Err = e_r^T E e_r, Ecc = e_c^T E e_c with e_r, e_c from the
-end-diastolic LV centroid (ARCHITECTURE.md). Engineering strain along a direction n is the stretch
-minus one: sqrt(1 + 2 n^T E n) - 1.
+end-diastolic LV centroid (docs/architecture.md). Engineering strain along a direction n is the
+stretch minus one: sqrt(1 + 2 n^T E n) - 1.
 
 Gradients are central differences inside the mask. Where a neighbour lies outside the mask the
 one-sided difference is used, and where both do the pixel gets NaN: displacement outside the

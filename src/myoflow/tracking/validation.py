@@ -4,7 +4,7 @@ The sweep. For every species, SNR and tag spacing (in pixels) it generates the s
 phantom slices (one plan per species from ``seed``, so a cell differs from its neighbours only in
 noise level and tag spacing, never in anatomy or motion: the curves over SNR and spacing are then
 not blurred by subject sampling), runs every tracker on each slice, and scores it against the
-truth beside the zero-displacement baseline on the same slice (ARCHITECTURE.md, Benchmarks).
+truth beside the zero-displacement baseline on the same slice (docs/architecture.md, Benchmarks).
 
 Why tag spacing in pixels. What limits a harmonic tracker is the tag period in pixels (aliasing
 of the tag harmonics below about 3 pixels, fewer tag lines across a thin wall above 6), while the

@@ -1,12 +1,12 @@
 """The prediction stage gives millimetres: the scale D and the axes, from a known network output.
 
-The network's output is made known, so the expected displacement follows from the definition of
-the scaling alone (README, ``max_displacement_mm``; paper 000, section 2.1): ``[-D, D]`` mm maps
-affinely onto grey levels ``[32, 255]``, divided by 255. The test writes that map itself
+The network's output is made known, so the expected displacement follows from the definition of the
+scaling alone (docs/configuration.md, ``max_displacement_mm``; paper 000, section 2.1): ``[-D, D]``
+mm maps affinely onto grey levels ``[32, 255]``, divided by 255. The test writes that map itself
 (``_network_value``) rather than calling ``preprocess.scaling``, and predictions must come back as
-``[T, 2, H, W]`` mm with channel 0 = x along the columns and 1 = y down the rows (README, data
-layout). ``D`` is not 1 and x and y differ in sign and size, so a wrong ``D`` or swapped channels
-show.
+``[T, 2, H, W]`` mm with channel 0 = x along the columns and 1 = y down the rows
+(docs/configuration.md, Conventions). ``D`` is not 1 and x and y differ in sign and size, so a wrong
+``D`` or swapped channels show.
 """
 
 from __future__ import annotations

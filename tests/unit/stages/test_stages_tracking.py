@@ -32,7 +32,7 @@ def _es_error_px(u: np.ndarray, rec: SliceRecord) -> float:
 
 
 #: Mean ES error (px) of the stage's tiny records: 32-pixel crops resampled to 8 frames with
-#: 3.6-3.9 px tags, where the README's 0.3 px aim (160 px, 20 frames) does not apply. Measured
+#: 3.6-3.9 px tags, where docs/tracking.md's 0.3 px aim (160 px, 20 frames) does not apply. Measured
 #: when written: HARP 0.254 / 0.301 px, SinMod 0.268 / 0.210 px on the two trackable records;
 #: the bound is the worst plus 50 %. A tracker returning 0.6 x the motion errs by 0.67-0.92 px
 #: here (measured), the zero baseline by 1.6-2.0 px.

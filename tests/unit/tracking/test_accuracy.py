@@ -1,6 +1,6 @@
 """The documented accuracy aims, per tracker, on the phantom whose motion is known exactly.
 
-The README (section "Tracking validation") states the aims at SNR 20: mean end-systolic
+docs/tracking.md (section "Tracking validation") states the aims at SNR 20: mean end-systolic
 displacement error inside the ED myocardium at most 0.3 px, and ES Ecc error at most 0.02 (mean
 |error| over the AHA segments; the UK Biobank anchor is -0.001 +/- 0.021). Its benchmark table
 (``make bench-tracking``: 160 x 160 x 20 frames, 1-3-3-1 tags, 3 slices per cell) says both
@@ -9,7 +9,7 @@ numbers, not to a fraction of the zero baseline: a tracker that returns 0.6 x th
 beats zero by far but errs by 0.4 x the motion, about 2 px at ES here.
 
 Setting: the benchmark's own (``validation_specs`` defaults: 160 x 160, 20 frames, SNR 20), so
-the README's numbers apply as they stand; one mid-ventricular slice per cell (the first slice
+the numbers of docs/tracking.md apply; one mid-ventricular slice per cell (the first slice
 of the benchmark's cell, seed 0) keeps it to a few seconds. Cells: rat with 4 px tags and human
 with 5 px tags, the middle of the benchmarked 3-6 px. Measured here when written:
 
@@ -23,7 +23,7 @@ with 5 px tags, the middle of the benchmarked 3-6 px. Measured here when written
 
 (zero baseline: 5.61 / 4.73 px, Ecc error +0.154). The extreme spacings are left out on
 purpose: the aim is a cell mean over slices, and single slices there come near or over it
-(human 6 px: HARP 0.315 px on this one slice; the README's worst cell mean is 0.279 px). A
+(human 6 px: HARP 0.315 px on this one slice; docs/tracking.md's worst cell mean: 0.279 px). A
 smaller matrix is not used either: at 112 x 112 SinMod's Ecc error on the rat's 3 px slice was
 0.027 against 0.003 at 160 x 160, so the benchmark's numbers do not carry over unchanged.
 """
@@ -37,14 +37,15 @@ import pytest
 from myoflow.phantom.cohort import generate
 from myoflow.tracking.validation import ZERO, score_record, validation_specs
 
-#: README, "Tracking validation": "the aims at SNR 20 — mean ES error at most 0.3 px".
+#: docs/tracking.md, "Tracking validation": "the aims at SNR 20 — mean ES error at most 0.3 px".
 AIM_ES_MEAN_PX = 0.3
-#: README, same sentence: "mean |ES Ecc error| over segments at most 0.02" (|dEcc| <= 0.02).
+#: docs/tracking.md, same sentence: "mean |ES Ecc error| over segments at most 0.02"
+#: (|dEcc| <= 0.02).
 AIM_ECC = 0.02
 #: (species, tag spacing in px) of each cell; SNR 20 as the aims say.
 CELLS = [("rat", 4.0), ("human", 5.0)]
 #: The methods held to the aims: each tracker, and HARP with its strain from phase gradients
-#: (same displacement; the README gives its Ecc segment MAE as 0.009 / 0.016).
+#: (same displacement; docs/tracking.md gives its Ecc segment MAE as 0.009 / 0.016).
 METHODS = ["harp", "harp_phase", "sinmod"]
 
 

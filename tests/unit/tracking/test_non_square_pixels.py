@@ -124,7 +124,7 @@ def test_strain_maps_match_the_analytic_strain(tracker: str) -> None:
     mask = rec.mask[0].astype(bool)
     for key in ("ecc_green", "err_green"):
         error = float(np.nanmedian(np.abs(maps[key][-1] - truth[key][-1])[mask]))
-        # the README's |strain error| <= 0.02 aim, per pixel (median); measured 0.0064-0.0084;
+        # docs/tracking.md's |strain error| <= 0.02 aim, per pixel (median); measured 0.0064-0.0084;
         # HARP with a transposed F ratio is 0.040-0.043 off
         assert error <= 0.02, f"{tracker}: median |{key} error| {error:.3f} at ES"
 

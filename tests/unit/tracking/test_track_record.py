@@ -29,7 +29,7 @@ def test_harp_recovers_the_phantom_motion_in_mm(rat, tracked) -> None:
     err = np.hypot(*(tracked.displacement[es] - rat.displacement[es])[:, mask]) / px
     zero = np.hypot(*rat.displacement[es][:, mask]) / px
     assert zero.mean() > 3.0  # the motion is several pixels (5.6 px) ...
-    # ... and HARP meets the README's aim at SNR 20 ("Tracking validation": mean ES error at
+    # ... and HARP meets docs/tracking.md's aim at SNR 20 ("Tracking validation": mean ES error at
     # most 0.3 px; this mid slice, 160 px, 20 frames, 4.6 px tags, is the benchmark's setting).
     # Measured 0.203 px; a tracker returning 0.6 x the motion errs by about 2.2 px.
     assert err.mean() <= 0.3
@@ -44,7 +44,8 @@ def test_harp_strain_from_phase_gradients(rat, tracked) -> None:
     mask = rat.mask[0].astype(bool)
     es = rat.es_frame
     ecc = np.nanmean(maps["ecc_green"][es][mask])
-    # README aim |ES Ecc error| <= 0.02 at SNR 20; measured +0.008 (HARP phase-gradient strain)
+    # docs/tracking.md aim |ES Ecc error| <= 0.02 at SNR 20; measured +0.008 (HARP phase-gradient
+    # strain)
     assert ecc == pytest.approx(np.nanmean(rat.extras["ecc_green"][es][mask]), abs=0.02)
     assert np.nanmean(maps["ecc_green"][0][mask]) == pytest.approx(0.0, abs=1e-6)
 

@@ -323,7 +323,7 @@ def test_tiny_real_sweep_beats_zero() -> None:
     harp, phase, zero = cells.iloc[0], cells.iloc[1], cells.iloc[2]
     for column in [*DISPLACEMENT_METRICS, "landmark_es_mean_px", "ecc_segment_mae"]:
         assert harp[column] < zero[column], column
-    # the README's aims at SNR 20 (mean ES error <= 0.3 px, Ecc segment MAE <= 0.02; every
+    # docs/tracking.md's aims at SNR 20 (mean ES error <= 0.3 px, Ecc segment MAE <= 0.02; every
     # tracker is held to them in test_accuracy.py); measured 0.182 px, 0.0055 and 0.0053
     assert harp["es_mean_px"] <= 0.3 and harp["frames_per_s"] > 0
     assert harp["ecc_segment_mae"] <= 0.02
