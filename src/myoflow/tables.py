@@ -70,3 +70,59 @@ HISTORY = [
     "lr",
     "seconds",
 ]
+
+#: Landmark position error of ``myoflow.metrics.landmarks``, per region of the 24 x 7 grid:
+#: ``region`` is ``slice`` (all 168 landmarks, ``region_index`` 0), ``ring`` (point
+#: ``region_index`` 0..6 of every line, endocardium to epicardium) or ``line`` (radial line
+#: ``region_index`` 0..23 from the mid-septum). ``rmse_mm`` is the root mean squared Euclidean
+#: distance (= hypot of ``rmse_x_mm`` and ``rmse_y_mm``), ``mean_distance_mm`` its plain mean.
+LANDMARK_ERROR_COLUMNS = [
+    "region",
+    "region_index",
+    "rmse_mm",
+    "rmse_x_mm",
+    "rmse_y_mm",
+    "mean_distance_mm",
+]
+
+#: Landmark position error per frame: one row per slice x method x against x frame x region.
+LANDMARK_FRAME_ERRORS = [
+    *SLICE_ID,
+    "method",
+    "against",
+    "frame",
+    "time_ms",
+    *LANDMARK_ERROR_COLUMNS,
+]
+
+#: Landmark position error pooled over the slice's valid frames (``n_frames`` of them): one row
+#: per slice x method x against x region.
+LANDMARK_ERRORS = [*SLICE_ID, "method", "against", "n_frames", *LANDMARK_ERROR_COLUMNS]
+
+#: Binary segmentation accuracy of ``myoflow.metrics.segmentation``: foreground pixel (voxel)
+#: counts, overlap (Dice, Jaccard), boundary distance (Hausdorff and its 95th percentile, in
+#: pixels and in mm) and the confusion-matrix rates. NaN where a ratio is 0/0 or a boundary is
+#: missing (see the module for each case).
+SEGMENTATION_COLUMNS = [
+    "n_truth",
+    "n_pred",
+    "dice",
+    "jaccard",
+    "hd_px",
+    "hd95_px",
+    "hd_mm",
+    "hd95_mm",
+    "sensitivity",
+    "specificity",
+    "ppv",
+    "npv",
+]
+
+#: 2-D segmentation accuracy: one row per slice x method x against x frame.
+SEGMENTATION_METRICS = [*SLICE_ID, "method", "against", "frame", *SEGMENTATION_COLUMNS]
+
+#: Identifiers of a whole subject (a stack of slices) rather than one slice.
+SUBJECT_ID = ["experiment", "cohort", "subject", "group", "split"]
+
+#: 3-D segmentation accuracy of a subject's stack: one row per subject x method x against x frame.
+VOLUME_SEGMENTATION_METRICS = [*SUBJECT_ID, "method", "against", "frame", *SEGMENTATION_COLUMNS]
