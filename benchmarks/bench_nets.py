@@ -3,7 +3,7 @@
 
 For each network and each variant (eager; channels_last_3d; torch.compile, with or without
 channels_last_3d) it times, on the CPU (or with ``--device cuda``, to calibrate the GPU rules of
-``myoflow.train.device``):
+``myoflow.core.train.device``):
 
 * a training step (forward, paper 000's loss, backward and an RMSprop step), median of
   ``--repeats`` after one warm-up step, and the GFLOP/s that achieves, from the FLOPs of one step
@@ -44,8 +44,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from myoflow.benchtools import median_seconds
+from myoflow.core.train.device import pick_device, prepare_model, to_input
 from myoflow.nets import NETS, build_net, count_parameters
-from myoflow.train.device import pick_device, prepare_model, to_input
 from myoflow.train.losses import DisplacementLoss
 
 #: variant name -> (compile, channels_last) as passed to ``prepare_model``

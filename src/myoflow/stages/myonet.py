@@ -79,9 +79,9 @@ def train_stage(
     """
     import torch
 
+    from myoflow.core.train.device import pick_device
     from myoflow.nets import build_net, count_parameters
     from myoflow.train.data import DisplacementDataset, select
-    from myoflow.train.device import pick_device
     from myoflow.train.loop import TrainSettings, train
 
     _set_threads(threads)
@@ -110,7 +110,6 @@ def train_stage(
     model = build_net(net, base_width=int(s["base_width"]), levels=LEVELS)
     log.info("%s: %d trainable parameters", net, count_parameters(model))
     d = float(s["max_displacement_mm"])
-    dev = pick_device(device)
     train(
         model,
         net_signature(experiment, net),
@@ -124,17 +123,8 @@ def train_stage(
         DisplacementDataset(val_refs, d, margin_px=int(s["target_margin_px"])),
         TrainSettings.from_settings(s),
         out_dir,
-        dev,
+        pick_device(device),
     )
-    info = {
-        "net": net,
-        "parameters": count_parameters(model),
-        "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
-        "threads": torch.get_num_threads(),
-        "train_slices": len(train_refs),
-        "val_slices": len(val_refs),
-    }
-    write_tsv(pd.DataFrame([info]), os.path.join(out_dir, "model.tsv"))
 
 
 def _tracked_targets(
@@ -186,10 +176,10 @@ def predict_stage(
     """
     import torch
 
+    from myoflow.core.train.checkpoint import TrainingError, load_checkpoint
+    from myoflow.core.train.device import pick_device
     from myoflow.nets import build_net
     from myoflow.preprocess.scaling import to_mm
-    from myoflow.train.device import pick_device
-    from myoflow.train.loop import TrainingError, load_checkpoint
 
     _set_threads(threads)
     signature = net_signature(experiment, net)
@@ -495,7 +485,7 @@ def _figure_slice(
     mid = rows[rows["position"] == "mid"]
     first = (mid if len(mid) else rows).iloc[0]
     key = f"{first['subject']}/{first['slice_id']}"
-    # .../predictions/<net>/<cohort>/shard-NNN.h5 pairs with .../preprocessed/shard-NNN.h5
+    # .../predictions/<net>/<cohort>/shard-NNN.h5 pairs with .../preprocessed/crop/shard-NNN.h5
     predicted = {(Path(p).parents[1].name, Path(p).name): p for p in predictions}
     for path in references:
         if key in shard_keys(path):

@@ -1,4 +1,5 @@
-"""The training loop: it learns, exact resume after a kill, selection, NaN stop, checkpoints."""
+"""MyoNet's training on the core trainer: it learns, exact resume after a kill, selection, NaN
+stop, checkpoints, and the files the workflow reads (history and model tables)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pandas as pd
 import pytest
 import torch
 
-from myoflow.nets import build_net
+from myoflow.core.train.checkpoint import TrainingError, load_checkpoint
+from myoflow.nets import build_net, count_parameters
+from myoflow.tables import HISTORY
 from myoflow.train.data import DisplacementDataset, read_splits, select
-from myoflow.train.loop import TrainingError, TrainSettings, load_checkpoint, train
+from myoflow.train.loop import TrainSettings, train
 from myoflow.train.losses import DisplacementLoss, normalised_mse_accuracy
 
 #: Adam at lr 0.1, a hundred times the default rate, on single-sample batches: the validation
@@ -164,6 +167,7 @@ def _loss_and_accuracy(
 def test_history_and_best_selection(uninterrupted: Path, tiny_cohort: tuple[Path, Path]) -> None:
     """One history row per epoch, and ``best.pt`` is the epoch of lowest validation loss."""
     history = pd.read_csv(uninterrupted / "history.tsv", sep="\t")
+    assert list(history.columns) == HISTORY
     assert list(history["epoch"]) == [1, 2, 3]
     assert np.isfinite(history[["train_loss", "val_loss"]].to_numpy()).all()
     assert (history["seconds"] > 0).all()
@@ -224,6 +228,28 @@ def test_training_fits_a_handful_of_samples(tiny_cohort: tuple[Path, Path], tmp_
     # The paper's accuracy, 1 - normalised MSE, rises with it: normalised MSE (measured
     # 32 -> 4.9) at least halves.
     assert 1 - history["train_accuracy"].iloc[-1] < (1 - initial_accuracy) / 2
+
+
+def test_model_table_and_checkpoint_layout(
+    uninterrupted: Path, tiny_cohort: tuple[Path, Path]
+) -> None:
+    """``model.tsv`` holds the columns of paper 000's timing table and no provenance (no
+    init_from); the checkpoints keep the flat one-network layout the prediction stage reads."""
+    table = pd.read_csv(uninterrupted / "model.tsv", sep="\t")
+    train_data, val_data = _data(tiny_cohort)
+    expected = {
+        "net": "myonet",
+        "parameters": count_parameters(_model()),
+        "device": "cpu",
+        "threads": 1,
+        "train_slices": len(train_data),
+        "val_slices": len(val_data),
+    }
+    assert table.to_dict("records") == [expected]
+    best = torch.load(uninterrupted / "best.pt", weights_only=True)
+    assert list(best) == ["signature", "state_dict", "epoch", "val_loss"]
+    last = torch.load(uninterrupted / "last.pt", weights_only=True)
+    assert list(last) == ["signature", "model", "optimizer", "history", "best_val", "epoch"]
 
 
 def test_rerun_of_a_finished_training_changes_nothing(

@@ -1,4 +1,4 @@
-"""Choosing the device and making a model fast on it: memory layout and ``torch.compile``.
+"""Choosing the device, naming it, and making a model fast on it: memory layout and compile.
 
 Both speed-ups are decided from measurements (``benchmarks/bench_nets.py``), not folklore; the
 figures behind each rule are in ``prepare_model``'s docstring. The rules only fill in "auto": an
@@ -45,6 +45,12 @@ def pick_device(requested: str | None = None) -> torch.device:
             "CUDA device(s) are visible"
         )
     return device
+
+
+def device_name(device: torch.device) -> str:
+    """What ``model.tsv`` reports: "cpu", or the GPU's model name, which is what makes a
+    training time comparable between runs ("cuda:0" names a different card on every node)."""
+    return str(device) if device.type == "cpu" else torch.cuda.get_device_name(device)
 
 
 def to_input(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
