@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from myoflow.io.shard_plan import ShardPlan
+
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -96,7 +98,7 @@ def main() -> None:
                 config = scale_config(kind, n, args.shard_size, work)
                 (work / "config.yaml").write_text(yaml.safe_dump(config))
                 runs = [dry_run(work) for _ in range(args.repeats)]
-            shards = -(-(n // 3 * 3) // args.shard_size)
+            shards = ShardPlan.over_subjects([3] * (n // 3), args.shard_size).n_shards
             jobs = runs[0][1]
             seconds = statistics.median(r[0] for r in runs)
             print(f"| {kind} | {n} | {shards} | {jobs} | {jobs / shards:.2f} | {seconds:.2f} |")

@@ -16,10 +16,11 @@ def main() -> None:
     parser.add_argument("--shard", required=True, type=int, help="shard number")
     parser.add_argument("--records", required=True, help="output HDF5 shard")
     parser.add_argument("--qc", required=True, help="output QC table (TSV)")
+    parser.add_argument("--index", required=True, help="output index of the records (TSV)")
     parser.add_argument("--truth", help="output truth strain table (TSV; synthetic cohorts)")
     args = parser.parse_args()
     setup_logging()
-    cohort_shard(json.loads(args.cohort), args.shard, args.records, args.qc, args.truth)
+    cohort_shard(json.loads(args.cohort), args.shard, args.records, args.qc, args.index, args.truth)
 
 
 if __name__ == "__main__":

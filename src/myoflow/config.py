@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import yaml
 from referencing import Registry, Resource
 
 from myoflow.errors import ConfigError
+from myoflow.io.shard_plan import ShardPlan, synthetic_plan, table_plan
 from myoflow.registry import TRACKERS
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -37,6 +37,18 @@ PREPROCESS_DEFAULTS: dict[str, Any] = {
     "percentiles": [1.0, 99.0],
     "interpolation": "linear",
     "max_displacement_mm": None,
+}
+#: The preprocessing profiles, each written to ``results/<cohort>/preprocessed/<profile>/``
+#: (``myoflow.preprocess.profiles`` implements them; a test keeps the names in step). ``crop`` is
+#: what MyoNet and the trackers read, so it is always written; its options are the flat keys of
+#: ``preprocess:`` (PREPROCESS_DEFAULTS), the others' are the blocks named after them.
+PROFILES = ("crop", "fov", "frames2d")
+DEFAULT_PROFILE = "crop"
+#: Defaults of the ``fov`` and ``frames2d`` blocks (the schema's descriptions and the options
+#: classes of ``myoflow.preprocess.profiles`` say the same; a test keeps them equal).
+PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "fov": {"size": 256, "frames": 20, "intensity": "percentile", "percentiles": [1.0, 99.0]},
+    "frames2d": {"size": 256, "percentiles": [1.0, 99.0]},
 }
 MAX_DISPLACEMENT_MM = {"rat": 3.0, "mouse": 1.5, "human": 15.0}
 SPLIT_TOLERANCE = 1e-6
@@ -210,38 +222,40 @@ def checked_tracker_options(tracker: str, given: dict[str, Any] | None) -> Any:
         raise ConfigError(f"config.{error}") from error
 
 
+def _preprocess_sections(config: dict[str, Any], name: str) -> tuple[dict, dict]:
+    """The global ``preprocess:`` section and the cohort's own (either may be absent)."""
+    return config.get("preprocess") or {}, config["cohorts"][name].get("preprocess") or {}
+
+
 def preprocess_options(config: dict[str, Any], name: str) -> dict[str, Any]:
-    """Preprocessing options of one cohort: defaults <- global section <- cohort section."""
-    cohort = config["cohorts"][name]
-    opts = {**PREPROCESS_DEFAULTS, **config["preprocess"], **cohort.get("preprocess", {})}
+    """Options of one cohort's ``crop`` profile: defaults <- global section <- cohort section."""
+    common, own = _preprocess_sections(config, name)
+    merged = {**PREPROCESS_DEFAULTS, **common, **own}
+    opts = {key: merged[key] for key in PREPROCESS_DEFAULTS}
     if opts["max_displacement_mm"] is None:
-        opts["max_displacement_mm"] = MAX_DISPLACEMENT_MM[cohort["species"]]
+        opts["max_displacement_mm"] = MAX_DISPLACEMENT_MM[config["cohorts"][name]["species"]]
     return opts
 
 
-@dataclass(frozen=True)
-class ShardPlan:
-    """How a cohort's slices are cut into jobs: slices ``[i*size, (i+1)*size)`` form shard ``i``."""
+def profiles_of(config: dict[str, Any], name: str) -> list[str]:
+    """The profiles written for one cohort, in ``PROFILES`` order.
 
-    n_slices: int
-    shard_size: int
-
-    @property
-    def n_shards(self) -> int:
-        return max(1, math.ceil(self.n_slices / self.shard_size))
-
-    @property
-    def names(self) -> list[str]:
-        return [shard_name(i) for i in range(self.n_shards)]
-
-    def bounds(self, shard: int) -> tuple[int, int]:
-        if not 0 <= shard < self.n_shards:
-            raise ConfigError(f"shard {shard} outside 0..{self.n_shards - 1}")
-        return shard * self.shard_size, min(self.n_slices, (shard + 1) * self.shard_size)
+    ``crop`` always (MyoNet and the trackers read it), and those that ``preprocess.profiles``
+    lists: the cohort's own list replaces the global one.
+    """
+    common, own = _preprocess_sections(config, name)
+    wanted = set(own.get("profiles", common.get("profiles", [])))
+    return [p for p in PROFILES if p == DEFAULT_PROFILE or p in wanted]
 
 
-def shard_name(index: int) -> str:
-    return f"{index:03d}"
+def profile_options(config: dict[str, Any], name: str, profile: str) -> dict[str, Any]:
+    """Resolved options of one profile of one cohort: defaults <- global block <- cohort block."""
+    if profile == DEFAULT_PROFILE:
+        return preprocess_options(config, name)
+    if profile not in PROFILE_DEFAULTS:
+        raise ConfigError(f"unknown preprocessing profile {profile!r}; choose one of {PROFILES}")
+    common, own = _preprocess_sections(config, name)
+    return {**PROFILE_DEFAULTS[profile], **common.get(profile, {}), **own.get(profile, {})}
 
 
 def resolve_path(path: str, base: Path) -> Path:
@@ -277,26 +291,28 @@ def cohort_plan(
     least one file (synthetic cohorts have cine and tagged series, ACDC folders cine only).
     """
     if cohort["source"] == "synthetic":
-        n = cohort["subjects"] * len(cohort["slices"])
+        plan = synthetic_plan(cohort)
         series = frozenset(SERIES)
     else:
         try:
             table = cohort_table(cohort_name, cohort, base)
+            plan = table_plan(table, cohort["shard_size"])
         except ConfigError as error:
             named = str(error).startswith(f"cohort {cohort_name}")
             raise error if named else ConfigError(f"cohort {cohort_name}: {error}") from error
-        n = len(table)
         series = frozenset(c for c in SERIES if c in table and table[c].notna().any())
-    if n == 0:
+    if plan.n_slices == 0:
         raise ConfigError(f"cohort {cohort_name} has no slices")
-    return ShardPlan(n_slices=n, shard_size=cohort["shard_size"]), series
+    return plan, series
 
 
 def cohort_json(config: dict[str, Any], name: str, base: Path) -> str:
     """The cohort's resolved definition as one JSON string, handed to its jobs on the command line."""
     cohort = copy.deepcopy(config["cohorts"][name])
     cohort["name"] = name
-    cohort["preprocess"] = preprocess_options(config, name)
+    # Preprocessing options go to the preprocessing jobs alone (profile_options), so that
+    # changing them does not remake the cohort's records.
+    cohort.pop("preprocess", None)
     for key in ("manifest", "path"):
         if key in cohort:
             cohort[key] = str(resolve_path(cohort[key], base))

@@ -46,11 +46,12 @@ def test_failing_shard_does_not_stop_the_others(tmp_path: Path) -> None:
 
     run = snakemake(tmp_path, "--keep-going")
     assert run.returncode != 0, "the broken shard fails the run"
-    pre = tmp_path / "results" / "rats" / "preprocessed"
+    pre = tmp_path / "results" / "rats" / "preprocessed" / "crop"
     assert (pre / "shard-000.h5").exists(), "the healthy shard finished"
     assert len(read_tsv(pre / "index-000.tsv")) == 2
     assert not (pre / "shard-001.h5").exists() and not (pre / "index-001.tsv").exists()
     assert not list(pre.glob(".tmp-*")), "no partial file left behind"
-    assert not (tmp_path / "results" / "rats" / "splits.tsv").exists(), "nothing consumed it"
-    log = (tmp_path / "results" / "logs" / "rats" / "preprocess-001.log").read_text()
+    # Nothing consumed it (the split is made from the records' index, so it may exist).
+    assert not (pre / "index.tsv").exists() and not (pre.parents[1] / "qc.tsv").exists()
+    log = (tmp_path / "results" / "logs" / "rats" / "preprocess-crop-001.log").read_text()
     assert "shard-001.h5" in log

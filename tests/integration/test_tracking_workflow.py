@@ -33,7 +33,7 @@ def test_every_slice_is_tracked(harp_run: Path) -> None:
     res = harp_run / "results"
     qc = pd.read_csv(res / "rats" / "tracking" / "harp" / "qc-000.tsv", sep="\t")
     assert qc.empty, qc.to_string()
-    index = read_tsv(res / "rats" / "index.tsv")
+    index = read_tsv(res / "rats" / "preprocessed" / "crop" / "index.tsv")
     from myoflow.io.shards import read_shard
 
     tracked = list(read_shard(res / "rats" / "tracking" / "harp" / "shard-000.h5"))

@@ -17,9 +17,15 @@ import yaml
 from support.workflow import ROOT, completed_run, read_tsv, snakemake, write_config
 from support.writers import IDENTITY, make_slice, write_dicom_folder, write_manifest, write_nifti
 
+from myoflow.io.frames import FrameShard
+from myoflow.io.shard_plan import synthetic_plan
+from myoflow.io.shards import read_shard
+from myoflow.preprocess.fov import FovTransform
+
 pytestmark = pytest.mark.integration
 
 TINY_SYNTHETIC = {
+    "preprocess": {"profiles": ["crop", "fov", "frames2d"], "frames2d": {"size": 64}},
     "cohorts": {
         "rats": {
             "source": "synthetic",
@@ -31,7 +37,7 @@ TINY_SYNTHETIC = {
             "groups": {"sham": {"fraction": 0.5}, "rt": {"fraction": 0.5, "global_scale": 0.8}},
             "shard_size": 3,
         }
-    }
+    },
 }
 
 
@@ -45,14 +51,19 @@ def test_synthetic_cohort_runs_through_preprocessing(synthetic_run: Path) -> Non
     index = read_tsv(res / "index.tsv")
     assert len(index) == 8, "4 subjects x 2 slices, none lost"
     assert set(index["n_frames"]) == {20}
-    assert sorted(index["shard"].unique()) == ["shard-000.h5", "shard-001.h5", "shard-002.h5"]
+    # Two slices per subject and at most three per shard: one subject per shard.
+    plan = synthetic_plan(TINY_SYNTHETIC["cohorts"]["rats"])
+    assert sorted(index["shard"].unique()) == [f"shard-{n}.h5" for n in plan.names]
+    assert (index.groupby("subject")["shard"].nunique() == 1).all(), "a subject in two shards"
+    crop = read_tsv(res / "preprocessed" / "crop" / "index.tsv")
+    assert crop[["subject", "slice_id", "shard"]].equals(index[["subject", "slice_id", "shard"]])
     splits = read_tsv(res / "splits.tsv")
     assert splits["subject"].is_unique and set(splits["subject"]) == set(index["subject"])
     truth = read_tsv(res / "truth_strain.tsv")
     assert set(truth["subject"]) == set(index["subject"])
     qc = read_tsv(res / "qc.tsv")
     assert not (qc["status"] == "excluded").any()
-    with h5py.File(res / "preprocessed" / "shard-000.h5") as h5:
+    with h5py.File(res / "preprocessed" / "crop" / "shard-000.h5") as h5:
         subject = next(iter(h5))
         group = h5[subject][next(iter(h5[subject]))]
         assert group["cine"].shape == (20, 128, 128)
@@ -60,12 +71,34 @@ def test_synthetic_cohort_runs_through_preprocessing(synthetic_run: Path) -> Non
         assert group["landmarks"].shape == (20, 2, 168)
 
 
+def test_every_profile_is_written(synthetic_run: Path) -> None:
+    res = synthetic_run / "results" / "rats"
+    records = {
+        r.key: r for path in sorted(res.glob("records/shard-*.h5")) for r in read_shard(path)
+    }
+    fov = [r for path in sorted(res.glob("preprocessed/fov/shard-*.h5")) for r in read_shard(path)]
+    assert sorted(r.key for r in fov) == sorted(records)
+    for rec in fov:
+        source = records[rec.key]
+        assert rec.cine.shape == (20, 256, 256) and rec.pixel_spacing_mm == source.pixel_spacing_mm
+        back = FovTransform.from_record(rec).to_source_mm(rec.landmarks, axis=1)
+        assert np.max(np.abs(back - source.landmarks)) <= 1e-6  # the profile's round trip, mm
+    samples = 0
+    for path in sorted(res.glob("preprocessed/frames2d/shard-*.h5")):
+        with FrameShard(path) as shard:
+            samples += len(shard)
+            assert shard.sample(0)["cine"].shape == (64, 64)
+    assert samples == 8 * 20, "one 2-D sample per slice and frame"
+    for profile in ("fov", "frames2d"):
+        assert len(read_tsv(res / "preprocessed" / profile / "index.tsv")) == 8
+
+
 def test_nifti_exports_keep_spacing(synthetic_run: Path) -> None:
     res = synthetic_run / "results" / "rats"
-    index = read_tsv(res / "index.tsv")
+    index = read_tsv(res / "preprocessed" / "crop" / "index.tsv")
     row = index.iloc[0]
     shard = row["shard"].removesuffix(".h5")
-    folder = res / "nifti" / "preprocessed" / shard / row["subject"]
+    folder = res / "nifti" / "preprocessed" / "crop" / shard / row["subject"]
     cine = nib.load(folder / f"{row['slice_id']}_cine.nii.gz")
     assert cine.shape[0] == 128 and cine.shape[-1] == 20
     zooms = cine.header.get_zooms()
@@ -188,8 +221,8 @@ def test_dry_run_of_ten_thousand_slices_lists_jobs_per_shard(tmp_path: Path) -> 
     run = snakemake(tmp_path, "-n", "--quiet", "rules")
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", run.stdout, re.MULTILINE))
-    shards = int(np.ceil(3334 * 3 / 250))
-    assert int(counts["phantom_shard"]) == shards == 41
+    shards = synthetic_plan(cfg["cohorts"]["big"]).n_shards
+    assert int(counts["phantom_shard"]) == shards == 41  # 83 subjects (249 slices) per shard
     assert int(counts["preprocess_shard"]) == shards
     assert int(counts["total"]) < 6 * shards, "job count grows with shards, not subjects"
 

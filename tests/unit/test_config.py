@@ -10,7 +10,6 @@ import yaml
 
 from myoflow.config import (
     TRACKING_VALIDATION_DEFAULTS,
-    ShardPlan,
     check_config,
     cohort_json,
     cohort_plan,
@@ -124,16 +123,6 @@ def test_cohort_json_keeps_group_order(default_config: dict) -> None:
     cfg = check_config(default_config)
     text = cohort_json(cfg, "human_ukb", ROOT)
     assert text.index("reference") < text.index("hypertension") < text.index("infarction")
-
-
-@pytest.mark.parametrize("n, size", [(1, 200), (200, 200), (201, 200), (10_000, 173)])
-def test_shard_plan_covers_every_slice_once(n: int, size: int) -> None:
-    plan = ShardPlan(n, size)
-    covered = [i for s in range(plan.n_shards) for i in range(*plan.bounds(s))]
-    assert covered == list(range(n))
-    assert len(set(plan.names)) == plan.n_shards
-    with pytest.raises(ConfigError):
-        plan.bounds(plan.n_shards)
 
 
 def test_synthetic_shard_plan_from_config_alone(default_config: dict) -> None:

@@ -1,4 +1,5 @@
-# Cohort stage: phantom generation or ingestion of user data into canonical record shards.
+# Cohort stage: phantom generation or ingestion of user data into canonical record shards,
+# planned over subjects (a subject's slices are always in one shard), and the cohort's index.
 
 
 rule phantom_shard:
@@ -6,6 +7,7 @@ rule phantom_shard:
     output:
         records=f"{RESULTS}/{{cohort}}/records/shard-{{shard}}.h5",
         qc=f"{RESULTS}/{{cohort}}/records/qc-{{shard}}.tsv",
+        index=f"{RESULTS}/{{cohort}}/records/index-{{shard}}.tsv",
         truth=f"{RESULTS}/{{cohort}}/records/truth-{{shard}}.tsv",
     log:
         f"{RESULTS}/logs/{{cohort}}/phantom-{{shard}}.log",
@@ -22,7 +24,8 @@ rule phantom_shard:
         runtime=runtime_min(30),
     shell:
         "python {params.script} --cohort {params.cohort:q} --shard {wildcards.shard}"
-        " --records {output.records} --qc {output.qc} --truth {output.truth} 2> {log}"
+        " --records {output.records} --qc {output.qc} --index {output.index}"
+        " --truth {output.truth} 2> {log}"
 
 
 rule ingest_shard:
@@ -30,6 +33,7 @@ rule ingest_shard:
     output:
         records=f"{RESULTS}/{{cohort}}/records/shard-{{shard}}.h5",
         qc=f"{RESULTS}/{{cohort}}/records/qc-{{shard}}.tsv",
+        index=f"{RESULTS}/{{cohort}}/records/index-{{shard}}.tsv",
     log:
         f"{RESULTS}/logs/{{cohort}}/ingest-{{shard}}.log",
     params:
@@ -45,7 +49,7 @@ rule ingest_shard:
         runtime=runtime_min(60),
     shell:
         "python {params.script} --cohort {params.cohort:q} --shard {wildcards.shard}"
-        " --records {output.records} --qc {output.qc} 2> {log}"
+        " --records {output.records} --qc {output.qc} --index {output.index} 2> {log}"
 
 
 rule truth_table:
@@ -94,3 +98,29 @@ rule check_inputs:
         runtime=10,
     shell:
         "python {params.script} --cohort {params.cohort:q} --out {output} {input} 2> {log}"
+
+
+rule cohort_index:
+    """One row per canonical record: subject, slice, group, spacing, frames, flags, shard."""
+    input:
+        shard_files(f"{RESULTS}/{{cohort}}/records/index-{{shard}}.tsv"),
+    output:
+        report(
+            f"{RESULTS}/{{cohort}}/index.tsv",
+            caption="../report/index.rst",
+            category="Cohorts",
+            subcategory="{cohort}",
+        ),
+    log:
+        f"{RESULTS}/logs/{{cohort}}/cohort_index.log",
+    params:
+        script=f"{SCRIPTS}/merge_tables.py",
+    localrule: True
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "python {params.script} --out {output} {input} 2> {log}"

@@ -66,6 +66,14 @@ def _plans():
 
 PLANS, SERIES = _plans()
 COHORT_JSON = {name: mf_config.cohort_json(CONFIG, name, WORKDIR) for name in COHORTS}
+#: Preprocessing profiles written per cohort (crop always), and every profile's options as the
+#: JSON its jobs get: changing one profile's options remakes that profile's shards alone.
+COHORT_PROFILES = {name: mf_config.profiles_of(CONFIG, name) for name in COHORTS}
+PROFILE_JSON = {
+    (name, profile): json.dumps(mf_config.profile_options(CONFIG, name, profile))
+    for name in COHORTS
+    for profile in mf_config.PROFILES
+}
 
 
 def _alternatives(names):
@@ -103,7 +111,8 @@ MYONET_FIGURES = [
 wildcard_constraints:
     cohort=_alternatives(COHORTS),
     shard=r"\d\d\d+",
-    stage="records|preprocessed",
+    stage="records|preprocessed/crop",
+    profile=_alternatives(mf_config.PROFILES),
     net=NETS_RE,
     tracker=TRACKERS_RE,
 
@@ -112,18 +121,32 @@ def cohort_config(wildcards):
     return COHORT_JSON[wildcards.cohort]
 
 
+def profile_config(wildcards):
+    return PROFILE_JSON[wildcards.cohort, wildcards.profile]
+
+
 def shards_of(cohort):
     return PLANS[cohort].names
 
 
 def shard_files(pattern):
-    """An input function giving ``pattern`` for every shard of the job's cohort."""
+    """An input function giving ``pattern`` for every shard of the job's cohort (the job's other
+    wildcards, such as ``profile``, filled in)."""
 
     def files(wildcards):
-        return expand(pattern, cohort=wildcards.cohort, shard=shards_of(wildcards.cohort))
+        return expand(pattern, shard=shards_of(wildcards.cohort), **dict(wildcards.items()))
 
     files.__name__ = f"shard_files_{Path(pattern).name}"
     return files
+
+
+def profile_qc_files(wildcards):
+    """The QC tables of every preprocessing profile the job's cohort runs, shard by shard."""
+    return [
+        f"{RESULTS}/{wildcards.cohort}/preprocessed/{profile}/qc-{shard}.tsv"
+        for profile in COHORT_PROFILES[wildcards.cohort]
+        for shard in shards_of(wildcards.cohort)
+    ]
 
 
 def experiment_config(wildcards):
@@ -131,9 +154,9 @@ def experiment_config(wildcards):
 
 
 def experiment_shards(wildcards):
-    """Every preprocessed shard of the experiment's cohorts."""
+    """Every crop-profile shard of the experiment's cohorts."""
     return [
-        f"{RESULTS}/{cohort}/preprocessed/shard-{shard}.h5"
+        f"{RESULTS}/{cohort}/preprocessed/crop/shard-{shard}.h5"
         for cohort in EXPERIMENTS[wildcards.exp]["cohorts"]
         for shard in shards_of(cohort)
     ]
@@ -215,7 +238,9 @@ def experiment_first_predictions(wildcards):
 
 def experiment_first_shard(wildcards):
     cohort = EXPERIMENTS[wildcards.exp]["cohorts"][0]
-    return [f"{RESULTS}/{cohort}/preprocessed/shard-{shard}.h5" for shard in shards_of(cohort)]
+    return [
+        f"{RESULTS}/{cohort}/preprocessed/crop/shard-{shard}.h5" for shard in shards_of(cohort)
+    ]
 
 
 def experiment_first_tracked(wildcards):
@@ -253,12 +278,16 @@ def cohort_targets(cohort):
         f"{RESULTS}/{cohort}/index.tsv",
         f"{RESULTS}/{cohort}/splits.tsv",
     ]
+    targets += [
+        f"{RESULTS}/{cohort}/preprocessed/{profile}/index.tsv"
+        for profile in COHORT_PROFILES[cohort]
+    ]
     if cohort in SYNTHETIC:
         targets.append(f"{RESULTS}/{cohort}/truth_strain.tsv")
     if CONFIG["export_nifti"]:
         targets += expand(
             f"{RESULTS}/{cohort}/nifti/{{stage}}/shard-{{shard}}",
-            stage=["records", "preprocessed"],
+            stage=["records", "preprocessed/crop"],
             shard=shards_of(cohort),
         )
     return targets

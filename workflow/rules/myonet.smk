@@ -37,7 +37,7 @@ rule predict_shard:
     """Predict displacement (mm) for the evaluation split of one preprocessed shard."""
     input:
         weights=f"{RESULTS}/models/{{exp}}/{{net}}/best.pt",
-        shard=f"{RESULTS}/{{cohort}}/preprocessed/shard-{{shard}}.h5",
+        shard=f"{RESULTS}/{{cohort}}/preprocessed/crop/shard-{{shard}}.h5",
         splits=f"{RESULTS}/{{cohort}}/splits.tsv",
     output:
         f"{RESULTS}/experiments/{{exp}}/predictions/{{net}}/{{cohort}}/shard-{{shard}}.h5",
@@ -64,7 +64,7 @@ rule predict_shard:
 rule evaluate_shard:
     """Displacement metrics and strain (reference, truth, networks, zero) for one shard."""
     input:
-        shard=f"{RESULTS}/{{cohort}}/preprocessed/shard-{{shard}}.h5",
+        shard=f"{RESULTS}/{{cohort}}/preprocessed/crop/shard-{{shard}}.h5",
         splits=f"{RESULTS}/{{cohort}}/splits.tsv",
         predictions=experiment_predictions,
         tracked=experiment_tracked_shard,

@@ -1,19 +1,21 @@
-# Preprocessing: ROI crop to 128x128, 20 frames, intensity normalisation; splits, QC, exports.
+# Preprocessing profiles (crop, fov, frames2d; README "Preprocessing"), one job per profile and
+# shard; the cohort's QC table, its subject-level split and the NIfTI exports.
+PROFILE_DIR = f"{RESULTS}/{{cohort}}/preprocessed/{{profile}}"
 
 
 rule preprocess_shard:
-    """Crop every record of a shard to the LV ROI, resample to the network size, normalise."""
+    """Prepare every record of a shard the way one profile's method needs (crop, fov, frames2d)."""
     input:
         f"{RESULTS}/{{cohort}}/records/shard-{{shard}}.h5",
     output:
-        records=f"{RESULTS}/{{cohort}}/preprocessed/shard-{{shard}}.h5",
-        index=f"{RESULTS}/{{cohort}}/preprocessed/index-{{shard}}.tsv",
-        qc=f"{RESULTS}/{{cohort}}/preprocessed/qc-{{shard}}.tsv",
+        records=f"{PROFILE_DIR}/shard-{{shard}}.h5",
+        index=f"{PROFILE_DIR}/index-{{shard}}.tsv",
+        qc=f"{PROFILE_DIR}/qc-{{shard}}.tsv",
     log:
-        f"{RESULTS}/logs/{{cohort}}/preprocess-{{shard}}.log",
+        f"{RESULTS}/logs/{{cohort}}/preprocess-{{profile}}-{{shard}}.log",
     params:
         script=f"{SCRIPTS}/preprocess_shard.py",
-        cohort=cohort_config,
+        options=profile_config,
     conda:
         "../../envs/core.yaml"
     threads: 1
@@ -21,23 +23,19 @@ rule preprocess_shard:
         mem_mb=mem_mb(3000),
         runtime=runtime_min(30),
     shell:
-        "python {params.script} --cohort {params.cohort:q} --input {input}"
-        " --records {output.records} --index {output.index} --qc {output.qc} 2> {log}"
+        "python {params.script} --profile {wildcards.profile} --options {params.options:q}"
+        " --input {input} --records {output.records} --index {output.index} --qc {output.qc}"
+        " 2> {log}"
 
 
-rule cohort_index:
-    """One row per preprocessed slice: subject, slice, group, spacing, frames, flags, shard."""
+rule profile_index:
+    """One row per slice a profile wrote: subject, slice, group, spacing, frames, flags, shard."""
     input:
-        shard_files(f"{RESULTS}/{{cohort}}/preprocessed/index-{{shard}}.tsv"),
+        shard_files(f"{PROFILE_DIR}/index-{{shard}}.tsv"),
     output:
-        report(
-            f"{RESULTS}/{{cohort}}/index.tsv",
-            caption="../report/index.rst",
-            category="Cohorts",
-            subcategory="{cohort}",
-        ),
+        f"{PROFILE_DIR}/index.tsv",
     log:
-        f"{RESULTS}/logs/{{cohort}}/cohort_index.log",
+        f"{RESULTS}/logs/{{cohort}}/profile_index-{{profile}}.log",
     params:
         script=f"{SCRIPTS}/merge_tables.py",
     localrule: True
@@ -55,7 +53,7 @@ rule qc_table:
     """Every excluded or flagged slice of the cohort with its stage and reason."""
     input:
         ingest=shard_files(f"{RESULTS}/{{cohort}}/records/qc-{{shard}}.tsv"),
-        preprocess=shard_files(f"{RESULTS}/{{cohort}}/preprocessed/qc-{{shard}}.tsv"),
+        preprocess=profile_qc_files,
     output:
         report(
             f"{RESULTS}/{{cohort}}/qc.tsv",
@@ -79,7 +77,7 @@ rule qc_table:
 
 
 rule split:
-    """Subject-level train/val/test split, stratified by group, deterministic from the seed."""
+    """Subject-level train/val/test split of the records (every profile and method shares it)."""
     input:
         index=f"{RESULTS}/{{cohort}}/index.tsv",
         checked=f"{RESULTS}/{{cohort}}/inputs.ok",
@@ -114,7 +112,7 @@ rule export_nifti:
     """NIfTI copies of one shard's usable images, masks and displacements, spacing kept."""
     input:
         shard=f"{RESULTS}/{{cohort}}/{{stage}}/shard-{{shard}}.h5",
-        qc=f"{RESULTS}/{{cohort}}/preprocessed/qc-{{shard}}.tsv",
+        qc=f"{RESULTS}/{{cohort}}/preprocessed/crop/qc-{{shard}}.tsv",
     output:
         directory(f"{RESULTS}/{{cohort}}/nifti/{{stage}}/shard-{{shard}}"),
     log:

@@ -1,4 +1,4 @@
-# Reference motion from tagged images: HARP or the SinMod-style tracker on every preprocessed
+# Reference motion from tagged images: HARP or the SinMod-style tracker on every crop-profile
 # slice of a shard (train, val and test all need it when an experiment's reference is a tracker).
 # About 0.2 s per 128 x 128 x 20 slice on one core (HARP or SinMod), so a 200-slice shard takes
 # a minute or two.
@@ -7,7 +7,7 @@
 rule track_shard:
     """Track the tagged series of every record of one preprocessed shard; untrackable slices -> QC."""
     input:
-        f"{RESULTS}/{{cohort}}/preprocessed/shard-{{shard}}.h5",
+        f"{RESULTS}/{{cohort}}/preprocessed/crop/shard-{{shard}}.h5",
     output:
         records=f"{RESULTS}/{{cohort}}/tracking/{{tracker}}/shard-{{shard}}.h5",
         qc=f"{RESULTS}/{{cohort}}/tracking/{{tracker}}/qc-{{shard}}.tsv",

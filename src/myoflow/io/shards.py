@@ -11,8 +11,9 @@ Layout of ``shard-NNN.h5``::
 
 Arrays are stored chunked per frame with byte-shuffle + LZF compression: measured on preprocessed
 records, it writes about twice as fast as gzip level 1 for the same size (noisy float32 images
-hardly compress; masks and smooth truth maps do), and LZF ships with h5py on every platform. A shard is written atomically, so a reader never sees a
-partial shard.
+hardly compress; masks and smooth truth maps do), and LZF ships with h5py on every platform. A
+shard is written atomically, so a reader never sees a partial shard. Beside each shard, the stage
+that wrote it lists its records in ``index-NNN.tsv`` (``INDEX_COLUMNS``, one row per record).
 """
 
 from __future__ import annotations
@@ -30,9 +31,25 @@ from myoflow.record import SliceRecord
 
 _ARRAYS = ("cine", "tagged", "mask", "displacement", "landmarks", "rv_insertion_mm")
 _FORMAT_VERSION = 1
+#: Columns of a shard's index table (``index-NNN.tsv``): one row per record, beside every shard
+#: of canonical records and of each preprocessing profile.
+INDEX_COLUMNS = [
+    "cohort",
+    "subject",
+    "slice_id",
+    "position",
+    "group",
+    "n_frames",
+    "original_frames",
+    "spacing_row_mm",
+    "spacing_col_mm",
+    "flags",
+    "shard",
+]
 
 
-def _meta(rec: SliceRecord) -> dict[str, Any]:
+def record_meta(rec: SliceRecord) -> dict[str, Any]:
+    """A record's metadata: everything but its arrays, JSON-serialisable (the ``meta`` attr)."""
     return {
         "cohort": rec.cohort,
         "subject": rec.subject,
@@ -47,6 +64,23 @@ def _meta(rec: SliceRecord) -> dict[str, Any]:
         "covariates": rec.covariates,
         "flags": list(rec.flags),
         "source_files": rec.source_files,
+    }
+
+
+def index_row(rec: SliceRecord, shard: str) -> dict[str, Any]:
+    """The index row (``INDEX_COLUMNS``) of a record written to the shard file named ``shard``."""
+    return {
+        "cohort": rec.cohort,
+        "subject": rec.subject,
+        "slice_id": rec.slice_id,
+        "position": rec.position,
+        "group": rec.group,
+        "n_frames": rec.n_frames,
+        "original_frames": rec.original_frames,
+        "spacing_row_mm": rec.pixel_spacing_mm[0],
+        "spacing_col_mm": rec.pixel_spacing_mm[1],
+        "flags": ";".join(rec.flags),
+        "shard": shard,
     }
 
 
@@ -70,7 +104,7 @@ def write_shard(path: str | os.PathLike[str], records: Iterable[SliceRecord]) ->
             if rec.subject not in h5:
                 h5.create_group(rec.subject, track_order=True)
             g = h5[rec.subject].create_group(rec.slice_id)
-            g.attrs["meta"] = json.dumps(_meta(rec))
+            g.attrs["meta"] = json.dumps(record_meta(rec))
             g.create_dataset("frame_times_ms", data=np.asarray(rec.frame_times_ms, float))
             for name in _ARRAYS:
                 value = getattr(rec, name)
@@ -128,6 +162,14 @@ def read_shard(path: str | os.PathLike[str]) -> Iterator[SliceRecord]:
         for subject in h5:
             for slice_id in h5[subject]:
                 yield _read_group(h5[subject][slice_id])
+
+
+def read_subjects(path: str | os.PathLike[str]) -> Iterator[list[SliceRecord]]:
+    """Yield the records of a shard one subject at a time (a subject's slices are one HDF5 group,
+    and the shard plan never splits a subject, so this is the whole subject)."""
+    with open_shard(path) as h5:
+        for subject in h5:
+            yield [_read_group(g) for g in h5[subject].values()]
 
 
 def read_record(path: str | os.PathLike[str], key: str) -> SliceRecord:

@@ -1,5 +1,6 @@
-"""Preprocessing: LV ROI, crop and resampling to the network grid, frame count, intensity, splits.
+"""Preprocessing: the profiles each method reads (LV crop, whole field of view, 2-D frames), splits.
 
-``pipeline`` composes the steps per record and per shard; each step is its own module so that the
-phantom, the readers and later methods (other crop sizes, frame counts) can reuse it.
+``profiles`` names the profiles and runs one over a shard (``pipeline.run_shard``); each step is
+its own module (ROI, crop and resampling, frame count, intensity, field of view, 2-D frames) so
+that the phantom, the readers and later methods can reuse it.
 """

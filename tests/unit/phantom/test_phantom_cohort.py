@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from myoflow.config import load_schema
+from myoflow.io.shard_plan import synthetic_plan
 from myoflow.io.shards import read_shard, write_shard
 from myoflow.phantom.cohort import (
     CONFIG_DEFAULTS,
@@ -181,3 +182,13 @@ def test_group_presets_plan() -> None:
         species = "rat" if name.startswith("rat") else "human"
         specs = plan(name, {"species": species, "subjects": 10, "groups": groups})
         assert {s.group for s in specs} == set(groups)
+
+
+def test_shards_of_the_plan_hold_whole_subjects_and_add_up_to_the_plan() -> None:
+    full = plan("rat_rt", RAT_RT)
+    shards = synthetic_plan({**RAT_RT, "shard_size": 8})  # 2 subjects (6 slices) per shard
+    parts = [plan("rat_rt", RAT_RT, *shards.bounds(i)) for i in range(shards.n_shards)]
+    assert [len(p) for p in parts] == [6] * 6
+    assert [s for p in parts for s in p] == full
+    owners = {s.subject: i for i, p in enumerate(parts) for s in p}
+    assert all(owners[s.subject] == i for i, p in enumerate(parts) for s in p)

@@ -1,0 +1,122 @@
+"""The options of each preprocessing profile, checked once, with messages naming the config key.
+
+A profile's options arrive as the resolved block of config.yaml (``myoflow.config.profile_options``:
+defaults <- global ``preprocess:`` <- the cohort's own) and become a frozen dataclass here, so a
+job fails at its start, naming ``preprocess`` (the crop profile's flat keys) or
+``preprocess.<profile>`` and the key, rather than halfway through a shard. The defaults are the
+same as ``myoflow.config``'s and the schema's descriptions (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Self
+
+from myoflow.errors import ConfigError
+from myoflow.preprocess.intensity import INTENSITY_MODES
+from myoflow.preprocess.roi import ROI_MODES
+from myoflow.preprocess.spatial import INTERPOLATIONS
+from myoflow.preprocess.temporal import TEMPORAL_MODES
+
+
+class ProfileOptions:
+    """``from_dict`` and the checks every profile shares (size, frames, intensity, percentiles)."""
+
+    SECTION: ClassVar[str]
+
+    @classmethod
+    def from_dict(cls, opts: Mapping[str, Any]) -> Self:
+        """Options from a plain dict; missing keys take the defaults, wrong ones raise ConfigError."""
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]  # subclasses are dataclasses
+        unknown = sorted(set(opts) - known)
+        if unknown:
+            raise ConfigError(
+                f"{cls.SECTION}: unknown option(s) {unknown}; allowed: {sorted(known)}"
+            )
+        values = dict(opts)
+        if "percentiles" in values:
+            values["percentiles"] = tuple(float(p) for p in values["percentiles"])
+        return cls(**values).check()
+
+    def problems(self) -> list[str]:
+        """What is wrong with the shared options (a subclass adds its own)."""
+        problems = []
+        for name in ("size", "frames"):
+            value = getattr(self, name, None)
+            if value is not None and value < 2:
+                problems.append(f"{name}: must be at least 2, got {value}")
+        intensity = getattr(self, "intensity", None)
+        if intensity is not None and intensity not in INTENSITY_MODES:
+            problems.append(f"intensity: {intensity!r} is not one of {list(INTENSITY_MODES)}")
+        percentiles = getattr(self, "percentiles", (0.0, 100.0))
+        if len(percentiles) != 2 or not 0 <= percentiles[0] < percentiles[1] <= 100:
+            problems.append(
+                f"percentiles: need two values 0 <= lo < hi <= 100, got {list(percentiles)}"
+            )
+        return problems
+
+    def check(self) -> Self:
+        problems = self.problems()
+        if problems:
+            raise ConfigError(f"{self.SECTION}: " + "; ".join(problems))
+        return self
+
+
+@dataclass(frozen=True)
+class PreprocessOptions(ProfileOptions):
+    """The ``crop`` profile (paper 000): the flat keys of ``preprocess:`` (README, config schema)."""
+
+    SECTION: ClassVar[str] = "preprocess"
+
+    size: int = 128
+    frames: int = 20
+    margin: float = 0.25
+    min_side_mm: float | None = None
+    roi: str = "mask"
+    center_side_mm: float | None = None
+    temporal: str = "resample"
+    intensity: str = "percentile"
+    percentiles: tuple[float, float] = (1.0, 99.0)
+    interpolation: str = "linear"
+    max_displacement_mm: float | None = None
+
+    def problems(self) -> list[str]:
+        problems = []
+        for name, allowed in (
+            ("roi", ROI_MODES),
+            ("temporal", TEMPORAL_MODES),
+            ("interpolation", INTERPOLATIONS),
+        ):
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name}: {getattr(self, name)!r} is not one of {list(allowed)}")
+        problems += super().problems()
+        if self.margin < 0:
+            problems.append(f"margin: must be >= 0, got {self.margin}")
+        for name in ("min_side_mm", "center_side_mm", "max_displacement_mm"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                problems.append(f"{name}: must be positive or null, got {value}")
+        return problems
+
+
+@dataclass(frozen=True)
+class FovOptions(ProfileOptions):
+    """The ``fov`` profile (paper 003): the whole field of view at ``size`` x ``size``."""
+
+    SECTION: ClassVar[str] = "preprocess.fov"
+
+    size: int = 256
+    frames: int = 20
+    intensity: str = "percentile"
+    percentiles: tuple[float, float] = (1.0, 99.0)
+
+
+@dataclass(frozen=True)
+class Frames2dOptions(ProfileOptions):
+    """The ``frames2d`` profile (paper 001): every frame resized to ``size`` x ``size``."""
+
+    SECTION: ClassVar[str] = "preprocess.frames2d"
+
+    size: int = 256
+    percentiles: tuple[float, float] = (1.0, 99.0)
