@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CORES ?= 2
 SNAKEMAKE := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/snakemake
 
-.PHONY: install demo test report bench bench-accuracy bench-tracking clean
+.PHONY: install demo test report bench bench-accuracy bench-tracking mutants clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -39,6 +39,16 @@ bench-accuracy: install
 
 bench-tracking: install
 	$(PY) benchmarks/bench_tracking.py
+
+# Mutation testing of the numerical core against its unit tests (not in CI; about 30 minutes on
+# 2 cores; config: [tool.mutmut] in pyproject.toml). Resumes where a previous run stopped; survivors
+# with their diffs: mutants/report.md.
+MUTMUT_VERSION := 3.8.1
+
+mutants: install
+	$(PY) -m pip install --quiet mutmut==$(MUTMUT_VERSION)
+	$(PY) -m mutmut run --max-children $(CORES)
+	$(PY) benchmarks/mutants_report.py --out mutants/report.md
 
 clean:
 	rm -rf results .snakemake

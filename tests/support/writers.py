@@ -20,16 +20,22 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
 ENHANCED_MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4.1"
+#: Identifying values written with ``identity=True``. Each one, and each piece of it (family and
+#: given names, ID letters and digits, institution words, the digits after pydicom's UID root), is
+#: distinctive: long and unusual enough that a search of a run's outputs for it, case-insensitive
+#: for letters (tests/support/dicom_cohort.py), cannot match anything by chance.
 IDENTITY = {
-    "PatientName": "Doe^Johnathan",
-    "PatientID": "HOSP-884213",
+    "PatientName": "Vandersloot^Johnathaniel^Quincey",
+    "PatientID": "MRNQZX-8842139057",
     "PatientBirthDate": "19610417",
-    "OtherPatientIDs": "ALT-55120",
-    "AccessionNumber": "ACC7741902",
-    "InstitutionName": "Saint Elsewhere Cardiology",
-    "ReferringPhysicianName": "House^Gregory",
-    "StudyInstanceUID": "1.2.826.0.1.3680043.8.498.11111",
-    "SeriesInstanceUID": "1.2.826.0.1.3680043.8.498.22222",
+    "OtherPatientIDs": "ALTKVW-5512093746",
+    "AccessionNumber": "ACCZQW7741902368",
+    "InstitutionName": "Xandrovia Quillmere Heartworks",
+    "ReferringPhysicianName": "Housewright^Gregorius",
+    "OperatorsName": "Ottenbrucker^Marisabel",
+    "StudyDate": "20190923",
+    "StudyInstanceUID": "1.2.826.0.1.3680043.8.498.7731904528816402957713",
+    "SeriesInstanceUID": "1.2.826.0.1.3680043.8.498.5520918374460019283746",
 }
 SLOPE, INTERCEPT = 0.5, -10.0
 

@@ -1,0 +1,40 @@
+"""Subject split: what mutation testing (``make mutants``) found untested.
+
+``split_subjects`` accepts three non-negative fractions that add up to 1 within 1e-6. Mutants
+that refused a zero fraction (a split with no test set), accepted a negative fraction or a
+two-fraction list, or demanded an exact sum of 1 (refusing thirds written to seven decimals)
+all survived the split tests.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from myoflow.preprocess.split import split_subjects
+
+
+def _table() -> pd.DataFrame:
+    return pd.DataFrame({"subject": [f"s{i:02d}" for i in range(12)], "group": ["all"] * 12})
+
+
+def test_a_zero_fraction_is_a_set_left_empty() -> None:
+    out = split_subjects(_table(), (0.75, 0.25, 0.0), seed=3)
+    assert out["split"].value_counts().to_dict() == {"train": 9, "val": 3}
+
+
+def test_fractions_that_add_up_to_1_within_1e_6_are_accepted() -> None:
+    third = 0.3333333  # sum 0.9999999: off by 1e-7, as thirds typed into a config are
+    out = split_subjects(_table(), (third, third, third), seed=3)
+    assert out["split"].value_counts().to_dict() == {"train": 4, "val": 4, "test": 4}
+
+
+@pytest.mark.parametrize("fractions", [(1.2, -0.1, -0.1), (0.5, 0.5)])
+def test_negative_or_too_few_fractions_are_refused(fractions: tuple[float, ...]) -> None:
+    with pytest.raises(ValueError, match="three non-negative numbers"):
+        split_subjects(_table(), fractions)
+
+
+def test_an_empty_table_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="split table is empty"):
+        split_subjects(_table().iloc[:0])
