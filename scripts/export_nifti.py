@@ -15,7 +15,10 @@ def main() -> None:
     parser.add_argument("--input", required=True, help="record shard (HDF5)")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument(
-        "--qc", nargs="*", default=[], help="QC tables of later stages: excluded slices are left out"
+        "--qc",
+        nargs="*",
+        default=[],
+        help="QC tables of later stages: excluded slices are left out",
     )
     args = parser.parse_args()
     setup_logging()

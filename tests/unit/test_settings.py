@@ -23,7 +23,7 @@ class Toy:
     optimizer: Literal["adam", "rmsprop"] = "adam"
     width: int | None = None
     percentiles: tuple[float, float] = (1.0, 99.0)
-    nets: list[str] = bounded(["a", "b"])
+    nets: list[str] = bounded(["a", "b"])  # noqa: RUF009 (bounded returns a dataclass field)
     weights: dict[str, float] = field(default_factory=dict)
     schedule: Inner = field(default_factory=Inner)
     flips: bool = True
