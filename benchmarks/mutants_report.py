@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Readable report of a mutmut run (``make mutants``): counts per module, then every survivor's diff.
+"""Readable report of a mutmut run (``make mutants``): counts per module, every survivor's diff.
 
 mutmut keeps its results in ``mutants/`` (``mutmut results`` lists each mutant's status, ``mutmut
 show`` its diff). A survivor is a change to the code that no selected unit test notices:

@@ -232,7 +232,7 @@ def _hdf5_text(data: bytes) -> bytes:
 
 
 def layers(name: str, data: bytes, depth: int = 0) -> Iterator[tuple[str, bytes]]:
-    """``data`` itself and everything a reader could unpack from it, each with where it came from."""
+    """``data`` and everything a reader could unpack from it, each with where it came from."""
     yield name, data
     if depth >= 4:
         return

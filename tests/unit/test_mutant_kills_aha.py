@@ -75,6 +75,17 @@ def test_the_centroid_is_the_blood_pools_not_the_myocardiums() -> None:
     np.testing.assert_allclose(centre, CENTROID, atol=0.1)
 
 
+def test_an_open_ring_falls_back_to_the_myocardiums_centroid() -> None:
+    """A basal slice through the outflow tract: the ring does not close, no pool is enclosed."""
+    rows, cols = np.indices((40, 40))
+    r, theta = np.hypot(rows - 20, cols - 20), np.degrees(np.arctan2(rows - 20, cols - 20))
+    open_ring = (r >= 6) & (r <= 10) & (np.abs(theta) > 40)  # a 80 degree gap toward +x
+    centre = lv_centroid_mm(open_ring.astype(np.uint8), (1.0, 1.0))
+    ys, xs = np.nonzero(open_ring)
+    # the mean of the same pixel coordinates: float rounding only
+    np.testing.assert_allclose(centre, [xs.mean(), ys.mean()], rtol=1e-12)
+
+
 def test_angles_are_in_0_to_360_for_every_direction() -> None:
     angle, _, _ = polar_grid((3, 3), (1.0, 1.0), np.array([1.0, 1.0]))
     # pixel (row 0, col 1) is straight up the image from the centre: atan2(-1, 0) = -90 degrees

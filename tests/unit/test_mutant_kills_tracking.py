@@ -4,7 +4,8 @@
 The only test compared its seeds with the phantom's on a near-circular wall, where every ray sees
 the same radii: a mutant that walked the mirror-image ray (x negated), or a ray step ten times
 coarser, still passed. Here the wall's thickness varies around the ring (thin at one side, thick
-at the other, in x and in y), on anisotropic pixels, and each seed is compared with the analytic boundary.
+at the other, in x and in y), on anisotropic pixels, and each seed is compared with the analytic
+boundary.
 Also: the checks of the tracker's inputs (at least two tagged frames, finite, ED at frame 0, a
 non-empty ED mask), each reported against the file at fault, were untested.
 """
