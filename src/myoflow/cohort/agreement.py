@@ -151,3 +151,44 @@ def frame_times(
         "no frame times: the files state none; give frame_times_ms or rr_ms in the manifest",
         file=paths[reference],
     )
+
+
+def join_ed_es_pair(
+    series: dict[str, Series], paths: Mapping[str, str], fields: Mapping[str, Any]
+) -> list[str]:
+    """Join a ``cine`` (ED frame) and ``cine_es`` (ES frame) into one two-frame cine, in place.
+
+    Returns the record flags of a pair (none for an ordinary row). The two frames are ED and ES
+    only, so stages that need the whole cycle refuse such a record by its ``ed_es_only`` flag.
+    """
+    if "cine_es" not in series:
+        return []
+    ed_frame, es_frame = series["cine"], series.pop("cine_es")
+    for name, s in (("cine", ed_frame), ("cine_es", es_frame)):
+        if s.n_frames != 1:
+            raise InputError(
+                f"{name} must be one frame when the cine is given as an ED/ES pair, got "
+                f"{s.n_frames}",
+                file=paths[name],
+            )
+    if "ed_frame" in fields or "es_frame" in fields:
+        raise InputError(
+            "ed_frame and es_frame do not apply to an ED/ES pair (cine is ED, cine_es is ES)",
+            file=paths["cine_es"],
+        )
+    if ed_frame.data.shape != es_frame.data.shape:
+        raise InputError(
+            f"cine_es is {es_frame.data.shape[1]}x{es_frame.data.shape[2]} pixels but cine is "
+            f"{ed_frame.data.shape[1]}x{ed_frame.data.shape[2]}",
+            file=paths["cine_es"],
+        )
+    series["cine"] = Series(
+        np.concatenate([ed_frame.data, es_frame.data]),
+        ed_frame.spacing_mm or es_frame.spacing_mm,
+        # single frames state no cycle; without frame_times_ms the times are the frame order
+        np.array([0.0, 1.0]),
+        ed_frame.slice_location_mm,
+        ed_frame.metadata,
+        ed_frame.notes,
+    )
+    return ["ed_es_only"] + ([] if "frame_times_ms" in fields else ["es_time_unknown"])

@@ -36,17 +36,16 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from myoflow.cohort import cycle
 from myoflow.cohort.acquisition import SAFE_TAGS, acquisition_metadata
+from myoflow.cohort.dicom_frames import Frame, one_cycle_in_order, one_slice
 from myoflow.cohort.series import Series, check_canonical
 from myoflow.errors import InputError
 
@@ -76,7 +75,6 @@ _GEOMETRY_TAGS = [
     "PerFrameFunctionalGroupsSequence",
 ]
 READ_TAGS: list[str] = ["SOPClassUID", *_PIXEL_TAGS, *_GEOMETRY_TAGS, *SAFE_TAGS]
-LOCATION_TOLERANCE_MM = 0.05
 
 _QUOTED = re.compile(r"b?'[^']*'|b?\"[^\"]*\"")
 _UID_OR_DATE = re.compile(r"\d+(?:\.\d+){2,}|\b\d{8}\b")
@@ -86,20 +84,6 @@ def _scrubbed(error: BaseException) -> str:
     """A library message with quoted values and UID-/date-like numbers removed."""
     text = _UID_OR_DATE.sub("<n>", _QUOTED.sub("'...'", str(error)))
     return f"{type(error).__name__}: {text[:200]}"
-
-
-@dataclass
-class _Frame:
-    """One 2-D image of the series, before it is decoded."""
-
-    pixels: Callable[[], np.ndarray]
-    time_ms: float | None
-    order: int | None
-    slice_key: float | None
-    location_mm: float | None
-    spacing: tuple[float, float] | None
-    slope: float
-    intercept: float
 
 
 def _number(value: Any) -> float | None:
@@ -203,7 +187,7 @@ def _frame_of(decode: Callable[[], np.ndarray], k: int) -> np.ndarray:
     return decode()[k]
 
 
-def _folder_frames(folder: Path) -> tuple[list[_Frame], Dataset, list[tuple[str, str]]]:
+def _folder_frames(folder: Path) -> tuple[list[Frame], Dataset, list[tuple[str, str]]]:
     """The folder's images, its first dataset, and the files passed over as ``(file, reason)``."""
     files = sorted(
         p
@@ -229,7 +213,7 @@ def _folder_frames(folder: Path) -> tuple[list[_Frame], Dataset, list[tuple[str,
             f"({skipped[0][1].removeprefix('skipped: ')}, ...)",
             file=str(folder),
         )
-    frames: list[_Frame] = []
+    frames: list[Frame] = []
     for ds, label in zip(datasets, labels):
         if int(ds.get("NumberOfFrames") or 1) > 1:
             raise InputError(
@@ -241,7 +225,7 @@ def _folder_frames(folder: Path) -> tuple[list[_Frame], Dataset, list[tuple[str,
         if location is None:
             location = _location(ds.get("ImagePositionPatient"), ds.get("ImageOrientationPatient"))
         frames.append(
-            _Frame(
+            Frame(
                 pixels=functools.partial(_frame_of, _decoder(ds, label, folder), 0),
                 time_ms=_number(ds.get("TriggerTime")),
                 order=None if ds.get("InstanceNumber") is None else int(ds.InstanceNumber),
@@ -255,7 +239,7 @@ def _folder_frames(folder: Path) -> tuple[list[_Frame], Dataset, list[tuple[str,
     return frames, datasets[0], skipped
 
 
-def _file_frames(path: Path) -> tuple[list[_Frame], Dataset, list[tuple[str, str]]]:
+def _file_frames(path: Path) -> tuple[list[Frame], Dataset, list[tuple[str, str]]]:
     label = "the file"
     try:
         ds = _dcmread(path, label, path)
@@ -288,7 +272,7 @@ def _file_frames(path: Path) -> tuple[list[_Frame], Dataset, list[tuple[str, str
         slope = _functional(items, "PixelValueTransformationSequence", "RescaleSlope")
         intercept = _functional(items, "PixelValueTransformationSequence", "RescaleIntercept")
         frames.append(
-            _Frame(
+            Frame(
                 pixels=functools.partial(_frame_of, decode, k),
                 time_ms=_number(time),
                 order=k,
@@ -303,86 +287,6 @@ def _file_frames(path: Path) -> tuple[list[_Frame], Dataset, list[tuple[str, str
             )
         )
     return frames, ds, []
-
-
-def _one_slice(
-    frames: list[_Frame], slice_index: int | None, slice_location_mm: float | None, path: Path
-) -> list[_Frame]:
-    """The frames of the one slice the manifest asks for (all of them when there is one slice)."""
-    located = [(f, round(f.slice_key, 2)) for f in frames if f.slice_key is not None]
-    keys = sorted({key for _, key in located})
-    if len(keys) <= 1:
-        return frames
-    if len(located) < len(frames):
-        raise InputError("some images have a slice position and others none", file=str(path))
-    listed = ", ".join(f"{k:g}" for k in keys)
-    if slice_location_mm is not None:
-        chosen = [f for f, key in located if abs(key - slice_location_mm) <= LOCATION_TOLERANCE_MM]
-        if not chosen:
-            raise InputError(
-                f"no images at slice location {slice_location_mm:g} mm; the data has locations "
-                f"{listed}",
-                file=str(path),
-            )
-        return chosen
-    if slice_index is None:
-        raise InputError(
-            f"the DICOM data holds {len(keys)} slice locations ({listed}); give slice_index "
-            f"(0..{len(keys) - 1}, in this order) or slice_location_mm in the manifest",
-            file=str(path),
-        )
-    if not 0 <= slice_index < len(keys):
-        raise InputError(
-            f"slice_index {slice_index} is outside 0..{len(keys) - 1} (locations {listed})",
-            file=str(path),
-        )
-    return [f for f, key in located if key == keys[slice_index]]
-
-
-def _ordered(
-    frames: list[_Frame], path: Path, multi_cycle: str, nominal_ms: float | None
-) -> tuple[list[_Frame], bool, list[str]]:
-    """Frames of one cardiac cycle in temporal order, whether trigger times gave the order, and
-    notes on what was cut (``multi_cycle: first``).
-
-    A folder's InstanceNumbers are its acquisition order, in which the trigger time of one cycle
-    never restarts; an enhanced file's frame order is not (vendors store frames by dimension
-    index), so only its times and NominalInterval are checked. Without trigger times, a folder's
-    images follow InstanceNumber and a file's frames their order in the file.
-    """
-    notes: list[str] = []
-    n = len(frames)
-    in_folder = path.is_dir()
-    if all(f.time_ms is not None for f in frames):
-        if in_folder and all(f.order is not None for f in frames):
-            acquired = sorted(frames, key=lambda f: cast(int, f.order))
-            times = [cast(float, f.time_ms) for f in acquired]
-            restart = cycle.first_restart(times)
-            if restart is not None and multi_cycle != "first":
-                raise cycle.restart_error(times, restart, str(path))
-            frames = acquired[:restart]
-        times = [cast(float, f.time_ms) for f in frames]
-        if len(set(times)) < len(times):
-            raise InputError(
-                "several images share a trigger time: the data mixes series, slices or heartbeats",
-                file=str(path),
-            )
-        frames = sorted(frames, key=lambda f: cast(float, f.time_ms))
-        sorted_times = np.array([f.time_ms for f in frames], dtype=float)
-        kept = cycle.within_nominal(sorted_times, nominal_ms)
-        if kept < len(frames):
-            if multi_cycle != "first":
-                raise cycle.nominal_error(sorted_times, cast(float, nominal_ms), str(path))
-            frames = frames[:kept]
-        if len(frames) < n:
-            notes.append(f"first_cycle_taken:{len(frames)}_of_{n}_images")
-        return frames, True, notes
-    if all(f.order is not None for f in frames):
-        return sorted(frames, key=lambda f: cast(int, f.order)), False, notes
-    raise InputError(
-        "images have neither TriggerTime nor InstanceNumber: the frame order is unknown",
-        file=str(path),
-    )
 
 
 def read_dicom(
@@ -400,9 +304,9 @@ def read_dicom(
     path = Path(path)
     try:
         frames, first, skipped = _folder_frames(path) if path.is_dir() else _file_frames(path)
-        frames = _one_slice(frames, slice_index, slice_location_mm, path)
+        frames = one_slice(frames, slice_index, slice_location_mm, path)
         metadata, notes = acquisition_metadata(first)
-        frames, timed, cycle_notes = _ordered(
+        frames, timed, cycle_notes = one_cycle_in_order(
             frames, path, multi_cycle, metadata.get("nominal_interval_ms")
         )
         spacings = {f.spacing for f in frames}

@@ -39,7 +39,13 @@ import numpy as np
 import pandas as pd
 
 from myoflow.cohort import acdc, masks
-from myoflow.cohort.agreement import check_frames, check_sizes, frame_times, pixel_spacing
+from myoflow.cohort.agreement import (
+    check_frames,
+    check_sizes,
+    frame_times,
+    join_ed_es_pair,
+    pixel_spacing,
+)
 from myoflow.cohort.arrays import ARRAY_SUFFIXES, DEFAULT_KEYS, LAYOUTS, read_array
 from myoflow.cohort.cycle import MULTI_CYCLE
 from myoflow.cohort.dicom import read_dicom
@@ -140,43 +146,6 @@ def read_path(
 # Masks, landmarks of the ventricle, rotation to end-diastole
 
 
-def _masks(
-    series: Mapping[str, Series],
-    paths: Mapping[str, str],
-    fields: Mapping[str, Any],
-    options: Mapping[str, Any],
-    mask_frames: str | None,
-    ed: int,
-) -> tuple[np.ndarray | None, np.ndarray | None, int | None, dict[str, np.ndarray], list[str]]:
-    """``(binary mask, ED label image, myocardium label, extras, flags)`` of a row.
-
-    The mask keeps all frames (``mask_frames: all``) or becomes the ED frame alone (``ed``); the
-    ED label image is kept for estimating the RV insertion points. An optional end-systolic mask
-    without myocardium (the apical slice whose ES ring has closed) is flagged and left out, never
-    a reason to lose the slice.
-    """
-    if "mask" not in series:
-        return None, None, None, {}, []
-    labels = masks.integer_labels(series["mask"].data, paths["mask"])
-    label, how = masks.myocardium_label(labels, fields, options, paths["mask"])
-    flags = [how] if how else []
-    if mask_frames == "ed" and len(labels) > 1:
-        labels = labels[ed : ed + 1]
-    mask = masks.binary(labels, label, "myocardium mask", paths["mask"])
-    ed_labels = labels[0 if mask_frames == "ed" else ed]
-    flags += masks.shape_flags(ed_labels == label)
-    extras = {}
-    if "mask_es" in series:
-        es_labels = masks.integer_labels(series["mask_es"].data, paths["mask_es"])
-        if (es_labels == label).any():
-            extras["mask_es"] = masks.binary(
-                es_labels, label, "end-systolic mask", paths["mask_es"]
-            )
-        else:
-            flags.append("mask_es_empty")
-    return mask, ed_labels, label, extras, flags
-
-
 def _rv_insertion(
     fields: Mapping[str, Any],
     options: Mapping[str, Any],
@@ -224,47 +193,6 @@ def _group_and_covariates(
     return groups[0], covariates
 
 
-def _join_ed_es_pair(
-    series: dict[str, Series], paths: Mapping[str, str], fields: Mapping[str, Any]
-) -> list[str]:
-    """Join a ``cine`` (ED frame) and ``cine_es`` (ES frame) into one two-frame cine, in place.
-
-    Returns the record flags of a pair (none for an ordinary row). The two frames are ED and ES
-    only, so stages that need the whole cycle refuse such a record by its ``ed_es_only`` flag.
-    """
-    if "cine_es" not in series:
-        return []
-    ed_frame, es_frame = series["cine"], series.pop("cine_es")
-    for name, s in (("cine", ed_frame), ("cine_es", es_frame)):
-        if s.n_frames != 1:
-            raise InputError(
-                f"{name} must be one frame when the cine is given as an ED/ES pair, got "
-                f"{s.n_frames}",
-                file=paths[name],
-            )
-    if "ed_frame" in fields or "es_frame" in fields:
-        raise InputError(
-            "ed_frame and es_frame do not apply to an ED/ES pair (cine is ED, cine_es is ES)",
-            file=paths["cine_es"],
-        )
-    if ed_frame.data.shape != es_frame.data.shape:
-        raise InputError(
-            f"cine_es is {es_frame.data.shape[1]}x{es_frame.data.shape[2]} pixels but cine is "
-            f"{ed_frame.data.shape[1]}x{ed_frame.data.shape[2]}",
-            file=paths["cine_es"],
-        )
-    series["cine"] = Series(
-        np.concatenate([ed_frame.data, es_frame.data]),
-        ed_frame.spacing_mm or es_frame.spacing_mm,
-        # single frames state no cycle; without frame_times_ms the times are the frame order
-        np.array([0.0, 1.0]),
-        ed_frame.slice_location_mm,
-        ed_frame.metadata,
-        ed_frame.notes,
-    )
-    return ["ed_es_only"] + ([] if "frame_times_ms" in fields else ["es_time_unknown"])
-
-
 def _rotated_times(times: np.ndarray, ed: int, rr_ms: float | None) -> np.ndarray:
     """Times of a series rotated to start at frame ``ed``, the wrapped frames one cycle later.
 
@@ -300,7 +228,7 @@ def _ingest(
         raise acdc.unplanned_error(options["path"], subject, slice_id)
     paths = {name: fields[name] for name in PATH_COLUMNS if name in fields}
     series = {name: read_path(name, path, fields, options) for name, path in paths.items()}
-    pair_flags = _join_ed_es_pair(series, paths, fields)
+    pair_flags = join_ed_es_pair(series, paths, fields)
     reference = "cine" if "cine" in series else "tagged"
     n = series[reference].n_frames
     mask_frames = check_frames(series, paths, reference, fields)
@@ -321,7 +249,7 @@ def _ingest(
                 file=options.get("manifest") or paths[reference],
             )
 
-    mask, ed_labels, label, extras, mask_flags = _masks(
+    mask, ed_labels, label, extras, mask_flags = masks.row_masks(
         series, paths, fields, options, mask_frames, ed
     )
     flags += mask_flags

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from myoflow.cohort.series import Series
 from myoflow.errors import InputError
 
 
@@ -125,3 +126,38 @@ def shape_flags(myocardium: np.ndarray) -> list[str]:
     if n > 1 and fragments > 1:
         flags.append(f"mask_fragmented:{fragments}_pieces")
     return flags
+
+
+def row_masks(
+    series: Mapping[str, Series],
+    paths: Mapping[str, str],
+    fields: Mapping[str, Any],
+    options: Mapping[str, Any],
+    mask_frames: str | None,
+    ed: int,
+) -> tuple[np.ndarray | None, np.ndarray | None, int | None, dict[str, np.ndarray], list[str]]:
+    """``(binary mask, ED label image, myocardium label, extras, flags)`` of a row.
+
+    The mask keeps all frames (``mask_frames: all``) or becomes the ED frame alone (``ed``); the
+    ED label image is kept for estimating the RV insertion points. An optional end-systolic mask
+    without myocardium (the apical slice whose ES ring has closed) is flagged and left out, never
+    a reason to lose the slice.
+    """
+    if "mask" not in series:
+        return None, None, None, {}, []
+    labels = integer_labels(series["mask"].data, paths["mask"])
+    label, how = myocardium_label(labels, fields, options, paths["mask"])
+    flags = [how] if how else []
+    if mask_frames == "ed" and len(labels) > 1:
+        labels = labels[ed : ed + 1]
+    mask = binary(labels, label, "myocardium mask", paths["mask"])
+    ed_labels = labels[0 if mask_frames == "ed" else ed]
+    flags += shape_flags(ed_labels == label)
+    extras = {}
+    if "mask_es" in series:
+        es_labels = integer_labels(series["mask_es"].data, paths["mask_es"])
+        if (es_labels == label).any():
+            extras["mask_es"] = binary(es_labels, label, "end-systolic mask", paths["mask_es"])
+        else:
+            flags.append("mask_es_empty")
+    return mask, ed_labels, label, extras, flags
