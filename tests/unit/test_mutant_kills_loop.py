@@ -14,10 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-try:  # the checkpoint code moves from the MyoNet loop into the shared trainer
-    from myoflow.core.train.checkpoint import TrainingError, load_checkpoint
-except ImportError:
-    from myoflow.train.loop import TrainingError, load_checkpoint  # type: ignore[no-redef]
+from myoflow.core.train.checkpoint import TrainingError, load_checkpoint
 
 SIGNATURE = {"net": "myonet", "base_width": 2, "levels": 3, "max_displacement_mm": 3.0}
 
