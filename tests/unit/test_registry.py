@@ -66,10 +66,21 @@ def test_settings_defaults_are_the_schemas(name: str) -> None:
 
 
 def _imports(path: Path, module: str) -> set[str]:
-    """Modules of the package that ``module`` imports anywhere in its file (lazy ones too)."""
+    """Modules of the package that ``module`` imports anywhere in its file (lazy ones too,
+    annotation-only ones not)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(path.read_text())
+    # imports for type annotations only (``if TYPE_CHECKING:``) never run: not a dependency
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+        for inner in ast.walk(node)
+    }
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module is not None:

@@ -7,21 +7,8 @@ carries with it. Two frames of the same neighbourhood differ in phase by ``2 pi 
 ``u_d = n_d . u`` is the motion along ``n_d``; so a phase difference and a local frequency give a
 displacement component, and two non-collinear directions give ``u``.
 
-Filter pair and local frequency. Each direction gets two one-sided band-pass filters: ``B`` and
-``B (k . n_d) / |k_d|``. For a local sine of frequency ``w`` both outputs are the same complex
-number up to the real factor ``w / |k_d|``, so the ratio of their powers is ``(w / |k_d|)^2``
-whatever ``B``'s gain and the wave's amplitude (and for a band of frequencies, the power-weighted
-mean of ``(k . n_d / |k_d|)^2``). Powers are averaged over the window and over both frames, and
-``w = |k_d| sqrt(P_high / P_low)``. ``B`` is a log-Gabor profile along ``n_d`` (a Gaussian in
-``log(k . n_d / |k_d|)`` of standard deviation ``bandwidth``) times a Gaussian across it (standard
-deviation ``cross_width |k_d|``), and zero on the half-plane ``k . n_d <= 0``. Why log-Gabor and
-not a Gaussian around ``k_d``: it is exactly zero at DC, where the untagged anatomy puts most of
-its power (a Gaussian leaks some of it into the low filter but none into the high one, biasing
-``w``), and its relative bandwidth is the same for any tag spacing. At the default 0.35 it keeps
-frequencies shifted by ``+-25 %`` strain at gain 0.8 or more while passing 0.14 of the second
-harmonic ``2 k_d`` (strong for 1-3-3-1 tags), 0.017 of the grid's cross terms ``k_1 +- k_2`` and
-nothing of the other direction or the mirror peak ``-k_d``. The high filter only serves the
-frequency; phases come from the low one.
+Filter pair and local frequency: see ``myoflow.tracking.sinmod_filters``. The high filter only
+serves the frequency; phases come from the low one.
 
 Window. Phases and powers are averaged with a Gaussian window of ``window_periods`` tag periods
 (standard deviation): the cross product ``C = W * (I_1 conj(I_2))`` of the low-band images and
@@ -52,14 +39,8 @@ Tracking (Lagrangian). Every ED region pixel and every given point is a material
    SNR 20 the end-systolic error of the pixel ring along the endocardium is 0.35 px this way,
    0.9 px when the correction compares band-passed frames on the image grid instead.
 
-   Two details at the border of the region. (a) The outermost pixels of the ED mask are partly
-   blood or neighbouring tissue; at later frames that part no longer matches ED (blood tags wash
-   out, fat relaxes), so their weight ramps up over ``edge_taper_px`` pixels of depth. (b) A plain
-   windowed average at a border pixel only sees the inside of the wall, and with the steep
-   transmural strain of systole that biases the border towards the mid-wall motion. So the window
-   fits a first-order model (normalised convolution: ``C`` modelled as ``c0 + c . (y - x)`` over
-   the window with the region's weights, ``arg(c0)`` kept), which is the plain window inside the
-   wall and extrapolates linearly at its edges.
+   Two details at the border of the region (edge taper, first-order window): see
+   ``myoflow.tracking.sinmod_edgrid``.
 3. The correction is measured in ED coordinates, i.e. it is ``F^-1 r`` for a spatial residual
    ``r`` (``F`` the deformation gradient); it is added as it is. Multiplying it by ``F`` (finite
    differences of the tracked field) changed the errors by less than 0.01 px: the passes converge
@@ -121,17 +102,14 @@ from scipy import fft, ndimage
 
 from myoflow.settings import bounded
 from myoflow.tracking.common import TrackOutput
-from myoflow.tracking.spectrum import TagPeaks, frequencies
+from myoflow.tracking.sinmod_edgrid import _EdGrid
+from myoflow.tracking.sinmod_filters import _filter_pair, _frequency, _sample, _window_transfer
+from myoflow.tracking.spectrum import TagPeaks
 
 _TWO_PI = 2.0 * math.pi
 #: Drift corrections per frame on the backward path: it only has to stay on the right tag where
 #: the forward one jumped, and one pass measured as accurate as three at a third of the cost.
 BACKWARD_PASSES = 1
-#: Local frequencies are clipped to this range of |k_d| (a window without tags has no frequency).
-_FREQUENCY_RANGE = (0.5, 2.0)
-#: Ridge on the first-order window's slope terms, in units of sigma^2 times the window's weight:
-#: keeps the fit defined where the window holds only a sliver of the region.
-_RIDGE = 0.05
 
 
 @dataclass(frozen=True)
@@ -151,175 +129,6 @@ class SinModOptions:
     #: a point whose forward path made a step of more than this fraction of half a tag period
     #: along a tag normal (near a tag jump) takes the backward path where that one is safer
     backward_risk: float = bounded(0.7, minimum=0)
-
-
-def _filter_pair(shape: tuple[int, int], k: np.ndarray, options: SinModOptions) -> np.ndarray:
-    """``[2, H, W]`` float32 transfer functions: low ``B`` and high ``B (k . n) / |k_d|``."""
-    kx, ky = frequencies(shape)
-    k0 = float(np.hypot(k[0], k[1]))
-    nx, ny = k[0] / k0, k[1] / k0
-    along = (kx * nx + ky * ny) / k0
-    across = (ky * nx - kx * ny) / k0
-    low = np.zeros(shape)
-    ahead = along > 0
-    low[ahead] = np.exp(
-        -(np.log(along[ahead]) ** 2) / (2.0 * options.bandwidth**2)
-        - across[ahead] ** 2 / (2.0 * options.cross_width**2)
-    )
-    return np.stack([low, low * along]).astype(np.float32)
-
-
-def _window_transfer(shape: tuple[int, int], sigmas_px: np.ndarray) -> np.ndarray:
-    """``[D, H, W]`` float32 transfer functions of Gaussian windows of ``sigmas_px`` pixels."""
-    kx, ky = frequencies(shape)
-    k2 = kx * kx + ky * ky
-    return np.stack([np.exp(-2.0 * math.pi**2 * s * s * k2) for s in sigmas_px]).astype(np.float32)
-
-
-def _moment_transfers(shape: tuple[int, int], sigma_px: float) -> np.ndarray:
-    """``[6, h, w]`` complex64 transfer functions of correlation with the window's moments
-    ``W, dx W, dy W, dx^2 W, dx dy W, dy^2 W`` (``dx, dy`` the offsets from the output pixel)."""
-    h, w = shape
-    dy = ((np.arange(h) + h // 2) % h - h // 2).astype(float)
-    dx = ((np.arange(w) + w // 2) % w - w // 2).astype(float)
-    gy, gx = np.meshgrid(dy, dx, indexing="ij")
-    g = np.exp(-(gx * gx + gy * gy) / (2.0 * sigma_px * sigma_px))
-    kernels = np.stack([g, gx * g, gy * g, gx * gx * g, gx * gy * g, gy * gy * g])
-    return np.conj(fft.fft2(kernels, axes=(-2, -1))).astype(np.complex64)
-
-
-def _sample(planes: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Bilinear values ``[K, N]`` of ``planes`` ``[K, H, W]`` at (x, y), clamped to the grid."""
-    k, h, w = planes.shape
-    x = np.clip(x, 0.0, w - 1.0)
-    y = np.clip(y, 0.0, h - 1.0)
-    x0 = np.minimum(x.astype(np.intp), w - 2)
-    y0 = np.minimum(y.astype(np.intp), h - 2)
-    fx = (x - x0).astype(np.float32)
-    fy = (y - y0).astype(np.float32)
-    flat = planes.reshape(k, -1)
-    i = y0 * w + x0
-    top = flat[:, i] + fx * (flat[:, i + 1] - flat[:, i])
-    bottom = flat[:, i + w] + fx * (flat[:, i + w + 1] - flat[:, i + w])
-    return top + fy * (bottom - top)
-
-
-def _frequency(low_power: np.ndarray, high_power: np.ndarray, k0: np.ndarray) -> np.ndarray:
-    """Local frequency ``|k_d| sqrt(P_high / P_low)`` (cycles/pixel), clipped; ``k0`` ``[D, 1, 1]``."""
-    ratio = np.clip(high_power, 0.0, None) / np.maximum(low_power, np.float32(1e-30))
-    lo, hi = _FREQUENCY_RANGE
-    return np.clip(k0 * np.sqrt(ratio), lo * k0, hi * k0)
-
-
-class _EdGrid:
-    """The ED region on a zero-padded crop of the ED grid, where frames pulled back to ED are
-    compared with frame 0 (drift correction).
-
-    The crop reaches a filter's and a window's support beyond the region and the points, so the
-    FFT's circular convolutions equal linear ones on the masked data.
-    """
-
-    def __init__(
-        self,
-        frame0: np.ndarray,
-        region: np.ndarray,
-        points: np.ndarray,
-        k: np.ndarray,
-        to_xy: np.ndarray,
-        sigmas: np.ndarray,
-        options: SinModOptions,
-    ):
-        k0 = np.hypot(k[:, 0], k[:, 1])
-        rows, cols = np.nonzero(region)
-        # a margin m leaves 2 m between the data and its circular wrap: 2.5 standard deviations
-        # of the window or the band-pass's spatial envelope put that at exp(-12.5)
-        filter_sigma = 1.0 / (_TWO_PI * min(options.bandwidth, options.cross_width) * k0.min())
-        margin = math.ceil(2.5 * max(float(sigmas.max()), float(filter_sigma))) + 2
-        corner = (
-            np.floor(
-                np.minimum([cols.min(), rows.min()], points.min(axis=0, initial=np.inf))
-            ).astype(int)
-            - margin
-        )
-        far = (
-            np.ceil(
-                np.maximum([cols.max(), rows.max()], points.max(axis=0, initial=-np.inf))
-            ).astype(int)
-            + margin
-        )
-        self.shape = (
-            fft.next_fast_len(int(far[1] - corner[1] + 1)),
-            fft.next_fast_len(int(far[0] - corner[0] + 1)),
-        )
-        self.rows, self.cols = rows - corner[1], cols - corner[0]
-        self.points_x, self.points_y = points[:, 0] - corner[0], points[:, 1] - corner[1]
-        self.to_xy = to_xy
-
-        depth = ndimage.distance_transform_edt(region)[rows, cols]
-        if options.edge_taper_px > 0:
-            weight = np.clip((depth - 0.5) / options.edge_taper_px, 0.0, 1.0)
-        else:
-            weight = np.ones(len(rows))
-        self.weight = weight.astype(np.float32)
-        self.filters = np.stack([_filter_pair(self.shape, kd, options) for kd in k])
-
-        # first-order window: C(x) ~ c0 + c . (y - x); c0 = sum_j coef_j H_j / det, where H_j are
-        # the cross product correlated with W, dx W, dy W, and coef the first row of the moment
-        # matrix's adjugate (det > 0, so arg(c0) needs no division)
-        moments = np.stack([_moment_transfers(self.shape, float(s)) for s in sigmas])
-        self.first = moments[:, :3]
-        plane = self._scatter(self.weight)
-        g = fft.ifft2(fft.fft2(plane)[None, None] * moments, axes=(-2, -1)).real
-        g0, gx, gy, gxx, gxy, gyy = (g[:, j] for j in range(6))
-        ridge = _RIDGE * (sigmas**2)[:, None, None] * g0
-        gxx, gyy = gxx + ridge, gyy + ridge
-        self.coef = np.stack(
-            [gxx * gyy - gxy * gxy, gxy * gy - gx * gyy, gx * gxy - gxx * gy], axis=1
-        ).astype(np.float32)
-
-        band0 = self.band(frame0[rows, cols], both=True)
-        self.low0 = band0[:, 0, self.rows, self.cols]
-        powers = self._window(
-            np.abs(self.low0) ** 2 + 1j * np.abs(band0[:, 1, self.rows, self.cols]) ** 2
-        )
-        self.frequency = _frequency(powers.real, powers.imag, k0[:, None, None].astype(np.float32))
-        self.power0 = float(np.mean(np.abs(self.low0) ** 2))
-
-    def _scatter(self, values: np.ndarray) -> np.ndarray:
-        """Region ``values`` ``[..., M]`` placed on the crop ``[..., h, w]``, zero elsewhere."""
-        plane = np.zeros(values.shape[:-1] + self.shape, values.dtype)
-        plane[..., self.rows, self.cols] = values
-        return plane
-
-    def band(self, values: np.ndarray, both: bool = False) -> np.ndarray:
-        """Band-passed crop ``[D, F, h, w]`` (F = 2 low and high, or 1 low) of region ``values``:
-        weighted, their weighted mean removed (the fill), zero outside."""
-        level = np.sum(self.weight * values) / np.sum(self.weight)
-        spectrum = fft.fft2(self._scatter(self.weight * (values - level)))
-        filters = self.filters if both else self.filters[:, :1]
-        return fft.ifft2(spectrum[None, None] * filters, axes=(-2, -1))
-
-    def _window(self, values: np.ndarray) -> np.ndarray:
-        """First-order windowed ``values`` ``[D, M]`` (complex) on the crop ``[D, h, w]``, up to a
-        positive factor (fine for phases and power ratios)."""
-        spectrum = fft.fft2(self._scatter(self.weight * values), axes=(-2, -1))
-        h = fft.ifft2(spectrum[:, None] * self.first, axes=(-2, -1))
-        return np.sum(self.coef * h, axis=1)
-
-    def residual(self, values: np.ndarray) -> tuple[np.ndarray, float]:
-        """Residual motion ``[2, h, w]`` (px, ED coordinates) of frame t pulled back to ED (its
-        ``values`` at the region's tracked positions), and its tag power relative to ED's."""
-        low = self.band(values)[:, 0, self.rows, self.cols]
-        cross = self._window(self.low0 * np.conj(low))
-        along = np.angle(cross) / (np.float32(_TWO_PI) * self.frequency)
-        field = np.einsum("ij,jhw->ihw", self.to_xy, along)
-        return field, float(np.mean(np.abs(low) ** 2)) / self.power0
-
-    def at_region(self, field: np.ndarray) -> np.ndarray:
-        return field[:, self.rows, self.cols]
-
-    def at_points(self, field: np.ndarray) -> np.ndarray:
-        return _sample(field, self.points_x, self.points_y)
 
 
 def track(
