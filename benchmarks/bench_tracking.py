@@ -43,7 +43,8 @@ from myoflow.phantom.cohort import generate
 from myoflow.report.tables import markdown_table
 from myoflow.report.tracking import validation_markdown, write_sweep
 from myoflow.tracking.api import TRACKERS, track_record
-from myoflow.tracking.validation import SweepConfig, run_sweep, validation_specs
+from myoflow.tracking.sweep import SweepConfig, validation_specs
+from myoflow.tracking.validation import run_sweep
 
 SIZE = 128
 FRAMES = 20

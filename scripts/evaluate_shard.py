@@ -7,7 +7,7 @@ import argparse
 import json
 
 from myoflow.logs import setup_logging
-from myoflow.stages.myonet import evaluate_stage
+from myoflow.stages.myonet_evaluate import evaluate_stage
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import argparse
 import json
 
 from myoflow.logs import setup_logging
-from myoflow.stages.myonet import figures_stage
+from myoflow.stages.myonet_report import figures_stage
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import argparse
 import json
 
 from myoflow.logs import setup_logging
-from myoflow.stages.myonet import tables_stage
+from myoflow.stages.myonet_report import tables_stage
 
 
 def main() -> None:

@@ -21,7 +21,8 @@ from threadpoolctl import threadpool_limits
 
 from myoflow.logs import setup_logging
 from myoflow.report.tracking import write_sweep
-from myoflow.tracking.validation import SweepConfig, run_sweep
+from myoflow.tracking.sweep import SweepConfig
+from myoflow.tracking.validation import run_sweep
 
 log = logging.getLogger("tracking_validation")
 

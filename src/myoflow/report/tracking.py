@@ -35,12 +35,11 @@ from myoflow.report.figures_common import (
 )
 from myoflow.report.figures_plots import segment_label
 from myoflow.report.tables import markdown_table
+from myoflow.tracking.scoring import PHASE_STRAIN, ZERO
 from myoflow.tracking.validation import (
     AIM_ECC,
     AIM_ES_MEAN_PX,
     CELL_COLUMNS,
-    PHASE_STRAIN,
-    ZERO,
     SweepResult,
     aggregate_segments,
 )

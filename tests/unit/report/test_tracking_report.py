@@ -21,13 +21,8 @@ from myoflow.report.tracking import (
     write_sweep,
     write_validation_tables,
 )
-from myoflow.tracking.validation import (
-    CELL_COLUMNS,
-    SEGMENT_COLUMNS,
-    SLICE_COLUMNS,
-    SweepResult,
-    aggregate,
-)
+from myoflow.tracking.scoring import SEGMENT_COLUMNS, SLICE_COLUMNS
+from myoflow.tracking.validation import CELL_COLUMNS, SweepResult, aggregate
 
 matplotlib.use("Agg")
 

@@ -12,7 +12,8 @@ from stage_records import NO_TAGGED, UNTAGGED
 
 from myoflow.io.shards import write_shard
 from myoflow.record import SliceRecord
-from myoflow.stages.myonet import TRUTH, evaluate_record, evaluate_stage
+from myoflow.stages.myonet import TRUTH
+from myoflow.stages.myonet_evaluate import evaluate_record, evaluate_stage
 from myoflow.stages.tracking import track_stage
 
 

@@ -35,7 +35,8 @@ from functools import cache
 import pytest
 
 from myoflow.phantom.cohort import generate
-from myoflow.tracking.validation import ZERO, score_record, validation_specs
+from myoflow.tracking.scoring import ZERO, score_record
+from myoflow.tracking.sweep import validation_specs
 
 #: docs/tracking.md, "Tracking validation": "the aims at SNR 20 — mean ES error at most 0.3 px".
 AIM_ES_MEAN_PX = 0.3

@@ -13,24 +13,19 @@ from myoflow.errors import ConfigError
 from myoflow.phantom.cohort import generate
 from myoflow.record import SliceRecord
 from myoflow.strain.aha import segments_for_position
-from myoflow.tracking.validation import (
-    CELL_COLUMNS,
+from myoflow.tracking.scoring import (
     DISPLACEMENT_METRICS,
     SEGMENT_COLUMNS,
     SLICE_COLUMNS,
     ZERO,
-    SweepConfig,
-    aggregate,
-    aggregate_segments,
     displacement_errors,
     landmark_errors,
-    run_sweep,
     score_record,
     strain_errors,
     strain_scores,
-    validation_specs,
-    with_tags,
 )
+from myoflow.tracking.sweep import SweepConfig, validation_specs, with_tags
+from myoflow.tracking.validation import CELL_COLUMNS, aggregate, aggregate_segments, run_sweep
 
 # The smallest matrix that keeps a rat heart whole in view (tests/unit/strain/test_analysis.py).
 MATRIX = 112
