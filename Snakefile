@@ -16,7 +16,13 @@ include: "workflow/rules/cohort.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/tracking.smk"
 include: "workflow/rules/tracking_validation.smk"
-include: "workflow/rules/myonet.smk"
+include: "workflow/rules/experiments.smk"
+
+
+# each registered method's own rules (its paper's tables and figures)
+for _rules in method_rule_files():
+
+    include: _rules
 
 
 rule all:

@@ -44,9 +44,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from myoflow.benchtools import median_seconds
+from myoflow.core.nets import NETS, build_net, count_parameters
 from myoflow.core.train.device import pick_device, prepare_model, to_input
-from myoflow.nets import NETS, build_net, count_parameters
-from myoflow.train.losses import DisplacementLoss
+from myoflow.methods.myonet.losses import DisplacementLoss
 
 #: variant name -> (compile, channels_last) as passed to ``prepare_model``
 VARIANTS = {

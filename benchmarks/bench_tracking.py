@@ -13,7 +13,7 @@ image, timed back to back with every tracking run so that load from other jobs h
 per-run ratios, is the figure to compare across machines and runs), and, before each row, the
 fp32 4096 x 4096 matrix-multiply rate that every benchmark here prints.
 
-(b) Accuracy: the validation sweep of ``myoflow.tracking.validation`` (trackers x species x SNR x
+(b) Accuracy: the validation sweep of ``myoflow.methods.tracking_validation.validation`` (trackers x species x SNR x
 tag spacing in pixels, ``--slices`` phantom slices per cell, the zero-displacement baseline in
 every cell), printed as the Markdown of the report's table: the aims at SNR 20, pivots of the
 mean end-systolic error (px) over SNR and tag spacing, mean |ES Ecc error| per SNR, and every
@@ -39,12 +39,12 @@ from scipy import fft
 from threadpoolctl import threadpool_limits
 
 from myoflow.benchtools import matmul_gflops
+from myoflow.methods.tracking_validation.report import validation_markdown, write_sweep
+from myoflow.methods.tracking_validation.sweep import SweepConfig, validation_specs
+from myoflow.methods.tracking_validation.validation import run_sweep
 from myoflow.phantom.cohort import generate
 from myoflow.report.tables import markdown_table
-from myoflow.report.tracking import validation_markdown, write_sweep
 from myoflow.tracking.api import TRACKERS, track_record
-from myoflow.tracking.sweep import SweepConfig, validation_specs
-from myoflow.tracking.validation import run_sweep
 
 SIZE = 128
 FRAMES = 20

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Displacement metrics and strain tables of one shard for the reference, truth and networks."""
+"""Score every model's predictions of one shard; write the method's evaluation tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import json
 
 from myoflow.logs import setup_logging
-from myoflow.stages.myonet_evaluate import evaluate_stage
+from myoflow.stages.experiment import evaluate_stage
 
 
 def main() -> None:
@@ -16,7 +16,7 @@ def main() -> None:
     parser.add_argument("--shard", required=True, help="preprocessed shard (HDF5)")
     parser.add_argument("--splits", required=True, help="split table of the shard's cohort (TSV)")
     parser.add_argument(
-        "--predictions", nargs="+", required=True, help="prediction shards, one per network (HDF5)"
+        "--predictions", nargs="+", required=True, help="prediction shards, one per model (HDF5)"
     )
     parser.add_argument(
         "--tracked",
@@ -24,9 +24,7 @@ def main() -> None:
         default=[],
         help="the shard's tracking shard (HDF5), the reference of a tracker experiment",
     )
-    parser.add_argument("--metrics", required=True, help="output displacement metrics (TSV)")
-    parser.add_argument("--curves", required=True, help="output strain curves (TSV)")
-    parser.add_argument("--summary", required=True, help="output strain summary (TSV)")
+    parser.add_argument("--out-dir", required=True, help="output folder: one TSV per table")
     args = parser.parse_args()
     setup_logging()
     evaluate_stage(
@@ -34,9 +32,7 @@ def main() -> None:
         args.shard,
         args.splits,
         args.predictions,
-        args.metrics,
-        args.curves,
-        args.summary,
+        args.out_dir,
         tracked=args.tracked,
     )
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Predict displacement (mm) with a trained network for the evaluated split of one shard."""
+"""Predict the evaluated split of one preprocessed shard with a trained model."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import argparse
 import json
 
 from myoflow.logs import setup_logging
-from myoflow.stages.myonet import predict_stage
+from myoflow.stages.experiment import predict_stage
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--experiment", required=True, help="resolved experiment (JSON)")
-    parser.add_argument("--net", required=True, help="network name")
-    parser.add_argument("--weights", required=True, help="best.pt of the network")
+    parser.add_argument("--model", required=True, help="model name")
+    parser.add_argument("--weights", required=True, help="best.pt of the model")
     parser.add_argument("--shard", required=True, help="preprocessed shard (HDF5)")
     parser.add_argument("--splits", required=True, help="split table of the shard's cohort (TSV)")
     parser.add_argument("--out", required=True, help="output prediction shard (HDF5)")
@@ -24,7 +24,7 @@ def main() -> None:
     setup_logging()
     predict_stage(
         json.loads(args.experiment),
-        args.net,
+        args.model,
         args.weights,
         args.shard,
         args.splits,

@@ -20,9 +20,9 @@ import logging
 from threadpoolctl import threadpool_limits
 
 from myoflow.logs import setup_logging
-from myoflow.report.tracking import write_sweep
-from myoflow.tracking.sweep import SweepConfig
-from myoflow.tracking.validation import run_sweep
+from myoflow.methods.tracking_validation.report import write_sweep
+from myoflow.methods.tracking_validation.sweep import SweepConfig
+from myoflow.methods.tracking_validation.validation import run_sweep
 
 log = logging.getLogger("tracking_validation")
 

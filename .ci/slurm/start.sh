@@ -123,11 +123,11 @@ CPUS=$(nproc)
 MEM_TOTAL_MB=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
 # Leave ~15% to the OS, Snakemake itself and its local rules.
 REAL_MB=$((MEM_TOTAL_MB * 85 / 100))
-# The largest request of the test workflow (train_net: mem_mb 8000) must fit on the node,
+# The largest request of the test workflow (train_model: mem_mb 8000) must fit on the node,
 # otherwise sbatch refuses the job; say so now rather than in the middle of the test.
 if ((REAL_MB < 8000)); then
     echo "start.sh: this machine has ${MEM_TOTAL_MB} MB of memory; the SLURM test needs a node" \
-        "with at least 8000 MB (85% of RAM) for train_net" >&2
+        "with at least 8000 MB (85% of RAM) for train_model" >&2
     exit 1
 fi
 

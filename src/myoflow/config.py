@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -237,14 +238,18 @@ def preprocess_options(config: dict[str, Any], name: str) -> dict[str, Any]:
     return opts
 
 
-def profiles_of(config: dict[str, Any], name: str) -> list[str]:
+def profiles_of(config: dict[str, Any], name: str, required: Iterable[str] = ()) -> list[str]:
     """The profiles written for one cohort, in ``PROFILES`` order.
 
-    ``crop`` always (MyoNet and the trackers read it), and those that ``preprocess.profiles``
+    ``crop`` always (the trackers read it), ``required`` (the profiles the methods of the
+    cohort's experiments read, ``Method.profile``), and those that ``preprocess.profiles``
     lists: the cohort's own list replaces the global one.
     """
     common, own = _preprocess_sections(config, name)
-    wanted = set(own.get("profiles", common.get("profiles", [])))
+    wanted = set(own.get("profiles", common.get("profiles", []))) | set(required)
+    unknown = sorted(wanted - set(PROFILES))
+    if unknown:
+        raise ConfigError(f"unknown preprocessing profile(s) {unknown}; choose from {PROFILES}")
     return [p for p in PROFILES if p == DEFAULT_PROFILE or p in wanted]
 
 

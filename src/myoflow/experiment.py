@@ -1,99 +1,102 @@
-"""Experiments: resolved settings of one method run on one or more cohorts.
+"""Experiments: one method run on one or more cohorts, resolved for every job of the workflow.
+
+The part every method shares is resolved here: the method unit behind ``method:`` (from
+``myoflow.registry.METHODS``, or a ``module:attribute`` path for a method developed outside the
+package), the cohorts, and the reference the method learns from and is judged against —
+``provided`` (the cohort's displacement column), ``truth`` (the phantom's exact motion) or a
+tagged-image tracker (``harp``, ``sinmod``: computed by the tracking stage). The method fills
+in its own settings (``Method.settings``). The result is a plain dict, passed to jobs as JSON.
 
 Kept free of torch so that Snakemake's parse step (which resolves every experiment) stays fast.
-The defaults here are the documented ones (docs/myonet.md, config schema); a test keeps them in
-step with the schema.
 """
 
 from __future__ import annotations
 
-import copy
 import json
+import re
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from myoflow.config import preprocess_options
 from myoflow.errors import ConfigError
-from myoflow.registry import NETS, TRACKERS
+from myoflow.registry import METHODS, TRACKERS, load
 
-#: MyoNet / ResMyoNet settings (paper 000, sections 2.4-2.5); config.yaml may override any key.
-MYONET_DEFAULTS: dict[str, Any] = {
-    "nets": ["myonet", "resmyonet"],
-    "base_width": 16,
-    "epochs": 100,
-    "batch_size": 4,
-    "lr": 1e-3,
-    "optimizer": "rmsprop",
-    # Paper 000 names the three terms but not their weights. Weighting the myocardium term 10x
-    # was measured on the phantom (benchmarks/bench_myonet_accuracy.py, ResMyoNet, 60 epochs):
-    # Ecc bias +0.019 -> +0.011, ICC(A,1) 0.36 -> 0.68, EPE 0.105 -> 0.087 mm.
-    "loss": {"mse": 1.0, "smooth_l1": 1.0, "myocardium": 10.0},
-    "augment_flips": True,
-    "target_margin_px": 2,
-    "seed": 0,
-    "compile": "auto",
-    "channels_last": "auto",
-    "evaluate_split": "test",
-    "reference_group": None,
-    "max_displacement_mm": None,
-}
+if TYPE_CHECKING:
+    from myoflow.methods.base import Method
+
+#: A method developed outside the package: ``package.module:ATTRIBUTE`` naming a Method instance.
+PLUGIN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
-def myonet_settings(
+def method_of(name: str, where: str = "method") -> Method:
+    """The method unit ``name`` names: a registered method, or a ``module:attribute`` path."""
+    from myoflow.methods.base import Method
+
+    if name in METHODS:
+        target = METHODS[name]
+        if target is None:
+            available = sorted(m for m, t in METHODS.items() if t is not None)
+            raise ConfigError(
+                f"{where}: method {name!r} has no stages in this version of myoflow "
+                f"(available: {available})"
+            )
+    elif PLUGIN.match(name):
+        target = name
+    else:
+        raise ConfigError(
+            f"{where}: unknown method {name!r}; choose one of {list(METHODS)} or give a "
+            "'package.module:ATTRIBUTE' path to a Method instance"
+        )
+    try:
+        method = load(target)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(f"{where}: method {name!r} cannot be loaded: {error}") from error
+    if not isinstance(method, Method):
+        raise ConfigError(f"{where}: {target!r} is not a myoflow.methods.base.Method instance")
+    return method
+
+
+def resolve(
     config: dict[str, Any],
     name: str,
     series: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Any]:
-    """The experiment's settings with defaults, its cohorts, reference and displacement scale.
-
-    One scale D serves every cohort of the experiment (the network has one output range): the
-    experiment's own ``max_displacement_mm`` or else the largest of its cohorts' values.
+    """Experiment ``name`` resolved: method, cohorts, reference, tracker and settings.
 
     ``tracker`` is the tagged-image tracker that computes the reference (``reference: harp`` or
     ``sinmod``), else None. A tracker needs tagged series: an ACDC cohort (cine only) is refused,
     and so is a manifest cohort whose manifest lists none, when ``series`` (cohort -> the image
-    series its manifest provides, ``myoflow.config.cohort_plan``) says so.
+    series its manifest provides, ``myoflow.config.cohort_plan``) says so. ``truth`` is only
+    known for synthetic cohorts.
     """
     exp = config["experiments"][name]
-    settings = copy.deepcopy(MYONET_DEFAULTS)
-    given = copy.deepcopy(exp.get("settings", {}))
-    settings["loss"].update(given.pop("loss", {}))
-    settings.update(given)
-    unknown = [n for n in settings["nets"] if n not in NETS]
-    if unknown:
-        raise ConfigError(
-            f"config.experiments.{name}.settings.nets: unknown network(s) {unknown}; "
-            f"choose from {list(NETS)}"
-        )
-    tracker = exp["reference"] if exp["reference"] in TRACKERS else None
+    where = f"config.experiments.{name}"
+    method = method_of(exp["method"], f"{where}.method")
+    reference = exp.get("reference", "truth")
+    tracker = reference if reference in TRACKERS else None
     if tracker is not None:
         untagged = [c for c in exp["cohorts"] if not _has_tagged(config, c, series)]
         if untagged:
             raise ConfigError(
-                f"config.experiments.{name}.reference: {tracker!r} tracks tagged images, but "
+                f"{where}.reference: {tracker!r} tracks tagged images, but "
                 f"cohort(s) {untagged} have no tagged series (a manifest needs a `tagged` "
                 "column; ACDC folders hold cine only); use 'provided' or another cohort"
             )
-    if exp["reference"] == "truth":
+    if reference == "truth":
         real = [c for c in exp["cohorts"] if config["cohorts"][c]["source"] != "synthetic"]
         if real:
             raise ConfigError(
-                f"config.experiments.{name}.reference: 'truth' is only known for synthetic "
+                f"{where}.reference: 'truth' is only known for synthetic "
                 f"cohorts, not for {real}; use 'provided' (the manifest's displacement column)"
             )
-    if settings["max_displacement_mm"] is None:
-        settings["max_displacement_mm"] = max(
-            preprocess_options(config, c)["max_displacement_mm"] for c in exp["cohorts"]
-        )
     return {
         "name": name,
         "method": exp["method"],
         "cohorts": list(exp["cohorts"]),
-        "reference": exp["reference"],
+        "reference": reference,
         "tracker": tracker,
         "synthetic": {c: config["cohorts"][c]["source"] == "synthetic" for c in exp["cohorts"]},
         "first_group": {c: _first_group(config["cohorts"][c]) for c in exp["cohorts"]},
-        "settings": settings,
+        "settings": method.settings(config, name),
     }
 
 
@@ -118,4 +121,4 @@ def _first_group(cohort: dict[str, Any]) -> str | None:
 def experiment_json(
     config: dict[str, Any], name: str, series: Mapping[str, Collection[str]] | None = None
 ) -> str:
-    return json.dumps(myonet_settings(config, name, series))
+    return json.dumps(resolve(config, name, series))

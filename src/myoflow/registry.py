@@ -14,10 +14,10 @@ from typing import Any
 
 from myoflow.errors import ConfigError
 
-#: Method units: the name an experiment's ``method:`` gives -> the package holding it. Methods
-#: with a registered package have stages in this version; the others are refused at start-up.
+#: Method units: the name an experiment's ``method:`` gives -> its ``Method`` instance
+#: (``myoflow.methods.base``); the ones registered as None are refused at start-up.
 METHODS: dict[str, str | None] = {
-    "myonet": "myoflow.stages.myonet",
+    "myonet": "myoflow.methods.myonet.method:METHOD",
     "tagseg": None,
     "attmnet": None,
     "tagstrain": None,
@@ -25,8 +25,8 @@ METHODS: dict[str, str | None] = {
 
 #: Networks by name -> their class (``__init__(base_width, levels, in_channels, out_channels)``).
 NETS: dict[str, str] = {
-    "myonet": "myoflow.nets.myonet:MyoNet",
-    "resmyonet": "myoflow.nets.resmyonet:ResMyoNet",
+    "myonet": "myoflow.methods.myonet.nets.myonet:MyoNet",
+    "resmyonet": "myoflow.methods.myonet.nets.resmyonet:ResMyoNet",
 }
 
 #: Tagged-image trackers by name -> ``(options class, track function)``.

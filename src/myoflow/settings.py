@@ -84,10 +84,21 @@ def defaults(cls: type[Any]) -> dict[str, Any]:
     return out
 
 
+def plain(settings: Any) -> dict[str, Any]:
+    """A settings dataclass instance as JSON-able values (nested settings as dicts, tuples as
+    lists): what a job gets on its command line and what ``parse`` reads back unchanged."""
+    if not dataclasses.is_dataclass(settings) or isinstance(settings, type):
+        raise TypeError(f"{settings!r} is not a dataclass instance")
+    out: dict[str, Any] = _plain(settings)
+    return out
+
+
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
-    if isinstance(value, tuple):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     return value
 
@@ -124,7 +135,7 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
         if any(value == a and type(value) is type(a) for a in args):
             return value
         raise ConfigError(f"{key}: {value!r} is not allowed; choose one of {list(args)}")
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return parse(hint, value, key)
     if origin in (tuple, list):
         if not isinstance(value, list | tuple):

@@ -15,6 +15,13 @@ in the column name (``green`` = Green-Lagrange, ``eng`` = engineering). Identifi
 
 from __future__ import annotations
 
+#: The ``method`` of the experiment's training target.
+REFERENCE = "reference"
+#: The ``method`` of the phantom's exact motion where it is not itself the reference.
+TRUTH = "truth"
+#: The ``method`` of the trivial zero-displacement baseline every accuracy is shown next to.
+ZERO = "zero"
+
 SLICE_ID = ["experiment", "cohort", "subject", "slice_id", "position", "group", "split"]
 
 #: Per-frame strain curves: one row per slice x method x segment x frame.

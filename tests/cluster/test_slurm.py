@@ -25,7 +25,7 @@ from support.workflow import TINY_MYONET, completed_run, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.integration]
 
-GPU_RULES = {"train_net", "predict_shard"}
+GPU_RULES = {"train_model", "predict_shard"}
 # Rules that are not local rules, so the profile must have sent them to SLURM.
 CPU_RULES = {"phantom_shard", "preprocess_shard", "evaluate_shard"}
 
@@ -90,7 +90,7 @@ def test_each_gpu_job_was_submitted_once(
     nets = [p for p in (local_run / "results/models/tiny").iterdir() if p.is_dir()]
     predictions = list((local_run / "results/experiments/tiny/predictions").glob("*/*/*.h5"))
     assert len(nets) == 2 and predictions
-    assert sum(job.rule == "train_net" for job in jobs) == len(nets)
+    assert sum(job.rule == "train_model" for job in jobs) == len(nets)
     assert sum(job.rule == "predict_shard" for job in jobs) == len(predictions)
 
 

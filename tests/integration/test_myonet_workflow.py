@@ -11,7 +11,7 @@ from support.workflow import TINY_MYONET, completed_run, read_tsv, snakemake, wr
 
 pytestmark = pytest.mark.integration
 
-#: The experiment's tables: workflow/rules/common.smk MYONET_TABLES and the merged per-slice ones.
+#: The experiment's tables: MyoNet.report_tables (myoflow.methods.myonet.method) and the merged ones.
 MYONET_TABLES = ("table1_segments", "table2_agreement", "group_effects", "timing")
 MERGED_TABLES = ("metrics", "strain_curves", "strain_summary")
 #: Every table of the experiment and its cohort (the paper tables' TSVs come with the Markdown);
@@ -118,7 +118,7 @@ def rerun(myonet_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixture's config run again in a fresh directory: every job (phantom, preprocessing,
     split, training, prediction, evaluation, statistics) executes again from the same inputs.
 
-    A forced rerun in place would prove less: ``train_net`` resumes from the ``last.pt`` it finds
+    A forced rerun in place would prove less: ``train_model`` resumes from the ``last.pt`` it finds
     (a finished one: zero epochs). Training on the CPU is deterministic by design (every epoch
     seeds from ``(seed, epoch)``), so nothing but wall-clock time may differ.
     """

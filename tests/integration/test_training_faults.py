@@ -8,7 +8,6 @@ remember it rather than select among the epochs it ran itself.
 
 from __future__ import annotations
 
-import copy
 import json
 import signal
 import subprocess
@@ -22,13 +21,14 @@ import torch
 from support.cohorts import write_tiny_cohort
 from support.workflow import ROOT
 
-from myoflow.experiment import MYONET_DEFAULTS
+from myoflow.methods.myonet.settings import MyoNetSettings
+from myoflow.settings import defaults
 
 pytestmark = pytest.mark.integration
 
 EPOCHS = 5
 SETTINGS = {
-    **copy.deepcopy(MYONET_DEFAULTS),
+    **defaults(MyoNetSettings),
     "base_width": 2,
     "epochs": EPOCHS,
     "batch_size": 1,
@@ -58,10 +58,10 @@ def _command(cohort: tuple[Path, Path], out: Path) -> list[str]:
     shard, splits = cohort
     return [
         sys.executable,
-        str(ROOT / "scripts" / "train_net.py"),
+        str(ROOT / "scripts" / "train_model.py"),
         "--experiment",
         json.dumps(EXPERIMENT),
-        "--net",
+        "--model",
         "myonet",
         "--shards",
         str(shard),

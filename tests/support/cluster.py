@@ -104,7 +104,7 @@ def snakemake_slurm(
         "-d",
         str(workdir),
         "--set-threads",
-        f"train_net={THREADS}",
+        f"train_model={THREADS}",
         f"predict_shard={THREADS}",
         "--slurm-init-seconds-before-status-checks",
         "2",

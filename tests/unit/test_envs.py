@@ -4,6 +4,8 @@ same versions as the project's own environment."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -59,20 +61,46 @@ def test_python_version_matches() -> None:
 
 
 RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.DOTALL | re.MULTILINE)
-#: Rules whose script imports torch (every MyoNet stage reads myoflow.train.data); the others run
-#: in the CPU environment.
-TORCH_RULE_FILES = {"myonet.smk"}
+#: Rules whose job runs a method's network stages (they may import torch); the others run in the
+#: CPU environment (a test below checks that their scripts do not import torch).
+TORCH_RULES = {"train_model", "predict_shard", "evaluate_shard"}
 
 
 def test_every_rule_names_its_conda_environment() -> None:
     """`--sdm conda` only builds an environment for a rule that declares one."""
     rules = 0
     for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
-        expected = "torch.yaml" if smk.name in TORCH_RULE_FILES else "core.yaml"
         for name, body in RULE.findall(smk.read_text()):
+            expected = "torch.yaml" if name in TORCH_RULES else "core.yaml"
             rules += 1
             match = re.search(r'^    conda:\n        "([^"]+)"', body, re.MULTILINE)
             assert match, f"{smk.name}: rule {name} declares no conda environment"
             env = (smk.parent / match.group(1)).resolve()
             assert env.is_file() and env.name == expected, f"rule {name}: {match.group(1)}"
     assert rules >= 17
+
+
+#: What the CPU-environment jobs import: the cohort, preprocessing, tracking, tracking
+#: validation and report stages, and the generic report stage with MyoNet's report behind it.
+CPU_MODULES = [
+    "myoflow.stages.cohort",
+    "myoflow.preprocess.pipeline",
+    "myoflow.stages.tracking",
+    "myoflow.methods.tracking_validation.validation",
+    "myoflow.methods.tracking_validation.report",
+    "myoflow.stages.experiment",
+    "myoflow.methods.myonet.report",
+    "myoflow.methods.myonet.paper000",
+    "myoflow.methods.myonet.evaluate",
+]
+
+
+def test_cpu_environment_jobs_do_not_import_torch() -> None:
+    """core.yaml has no torch: a CPU job that imported it would fail under ``--sdm conda``."""
+    code = (
+        "import importlib, sys\n"
+        f"for m in {CPU_MODULES!r}: importlib.import_module(m)\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr

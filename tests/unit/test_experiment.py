@@ -1,4 +1,5 @@
-"""Experiment settings: documented defaults, overrides, and refusals a user can act on."""
+"""Experiments resolved: the method's documented defaults, overrides, the reference, and refusals
+a user can act on."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import yaml
 
 from myoflow.config import check_config, load_schema
 from myoflow.errors import ConfigError
-from myoflow.experiment import MYONET_DEFAULTS, experiment_json, myonet_settings
+from myoflow.experiment import experiment_json, method_of, resolve
+from myoflow.methods.myonet.settings import MyoNetSettings
+from myoflow.settings import defaults
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,6 +25,9 @@ def config() -> dict:
         return check_config(yaml.safe_load(fh))
 
 
+MYONET_DEFAULTS = defaults(MyoNetSettings)
+
+
 def test_defaults_cover_exactly_the_schema_keys() -> None:
     schema = load_schema()["$defs"]["myonet_settings"]["properties"]
     assert set(MYONET_DEFAULTS) == set(schema)
@@ -29,12 +35,45 @@ def test_defaults_cover_exactly_the_schema_keys() -> None:
 
 
 def test_settings_merge_over_defaults_and_loss_merges_by_term(config: dict) -> None:
-    defaults = copy.deepcopy(MYONET_DEFAULTS)
     config["experiments"]["myonet_rat"]["settings"] = {"epochs": 7, "loss": {"myocardium": 3.0}}
-    s = myonet_settings(config, "myonet_rat")["settings"]
+    s = resolve(config, "myonet_rat")["settings"]
     assert s["epochs"] == 7 and s["batch_size"] == MYONET_DEFAULTS["batch_size"]
     assert s["loss"] == {**MYONET_DEFAULTS["loss"], "myocardium": 3.0}
-    assert MYONET_DEFAULTS == defaults, "defaults not mutated"
+    assert defaults(MyoNetSettings) == MYONET_DEFAULTS, "defaults not mutated"
+
+
+def test_a_resolved_experiment_survives_its_json(config: dict) -> None:
+    """Jobs get the experiment as JSON: what they read back is what the parse step resolved."""
+    assert json.loads(experiment_json(config, "myonet_rat")) == resolve(config, "myonet_rat")
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"nets": ["unet"]}, r"settings.nets: unknown network\(s\) \['unet'\]"),
+        ({"nets": ["myonet", "myonet"]}, r"settings.nets: give one or more networks, each once"),
+        ({"epochs": 0}, r"settings.epochs: 0 is below the minimum 1"),
+        ({"optimiser": "adam"}, r"settings: unknown option\(s\) \['optimiser'\]"),
+        ({"loss": {"mse": -1}}, r"settings.loss.mse: -1 is below the minimum 0"),
+        ({"compile": "yes"}, r"settings.compile: 'yes' is not allowed"),
+    ],
+)
+def test_bad_settings_name_the_key(config: dict, settings: dict, message: str) -> None:
+    config["experiments"]["myonet_rat"]["settings"] = settings
+    with pytest.raises(ConfigError, match=message):
+        resolve(config, "myonet_rat")
+
+
+def test_methods_are_found_by_name_or_module_path(config: dict) -> None:
+    assert method_of("myonet") is method_of("myoflow.methods.myonet.method:METHOD")
+    with pytest.raises(ConfigError, match="method 'tagseg' has no stages in this version"):
+        method_of("tagseg")
+    with pytest.raises(ConfigError, match="unknown method 'unet'"):
+        method_of("unet")
+    with pytest.raises(ConfigError, match="cannot be loaded"):
+        method_of("myoflow.methods.nowhere:METHOD")
+    with pytest.raises(ConfigError, match="is not a myoflow.methods.base.Method instance"):
+        method_of("myoflow.registry:NETS")
 
 
 def test_displacement_scale_is_the_largest_of_the_cohorts(config: dict) -> None:
@@ -43,15 +82,15 @@ def test_displacement_scale_is_the_largest_of_the_cohorts(config: dict) -> None:
         "cohorts": ["rat_rt", "human_ukb"],
         "reference": "truth",
     }
-    assert myonet_settings(config, "both")["settings"]["max_displacement_mm"] == 15.0
+    assert resolve(config, "both")["settings"]["max_displacement_mm"] == 15.0
     config["experiments"]["both"]["settings"] = {"max_displacement_mm": 4.0}
-    assert myonet_settings(config, "both")["settings"]["max_displacement_mm"] == 4.0
+    assert resolve(config, "both")["settings"]["max_displacement_mm"] == 4.0
 
 
 @pytest.mark.parametrize("reference", ["harp", "sinmod"])
 def test_tracker_references_name_their_tracker(config: dict, reference) -> None:
     config["experiments"]["myonet_rat"]["reference"] = reference
-    settings = myonet_settings(config, "myonet_rat")
+    settings = resolve(config, "myonet_rat")
     assert settings["reference"] == reference and settings["tracker"] == reference
     assert json.loads(experiment_json(config, "myonet_rat"))["tracker"] == reference
 
@@ -59,28 +98,28 @@ def test_tracker_references_name_their_tracker(config: dict, reference) -> None:
 @pytest.mark.parametrize("reference", ["truth", "provided"])
 def test_other_references_have_no_tracker(config: dict, reference) -> None:
     config["experiments"]["myonet_rat"]["reference"] = reference
-    assert myonet_settings(config, "myonet_rat")["tracker"] is None
+    assert resolve(config, "myonet_rat")["tracker"] is None
 
 
 def test_tracker_reference_on_a_manifest_cohort_needs_tagged_series(config: dict) -> None:
     config["cohorts"]["mine"] = {"source": "manifest", "manifest": "m.tsv", "species": "rat"}
     config["experiments"]["myonet_rat"].update(cohorts=["rat_rt", "mine"], reference="harp")
     # columns unknown (no manifest read): accepted, the tracking stage judges each record
-    assert myonet_settings(config, "myonet_rat")["tracker"] == "harp"
+    assert resolve(config, "myonet_rat")["tracker"] == "harp"
     with_tagged = {"rat_rt": {"cine", "tagged"}, "mine": {"cine", "tagged"}}
-    assert myonet_settings(config, "myonet_rat", with_tagged)["tracker"] == "harp"
+    assert resolve(config, "myonet_rat", with_tagged)["tracker"] == "harp"
     cine_only = {"rat_rt": {"cine", "tagged"}, "mine": {"cine"}}
     with pytest.raises(
         ConfigError, match=r"myonet_rat.reference: 'harp' tracks tagged.*\['mine'\]"
     ):
-        myonet_settings(config, "myonet_rat", cine_only)
+        resolve(config, "myonet_rat", cine_only)
 
 
 def test_tracker_reference_on_an_acdc_cohort_is_refused(config: dict) -> None:
     config["cohorts"]["acdc"] = {"source": "acdc", "path": "ACDC", "species": "human"}
     config["experiments"]["myonet_rat"].update(cohorts=["acdc"], reference="sinmod")
     with pytest.raises(ConfigError, match=r"'sinmod' tracks tagged images.*\['acdc'\]"):
-        myonet_settings(config, "myonet_rat")
+        resolve(config, "myonet_rat")
 
 
 def test_truth_reference_needs_a_synthetic_cohort(config: dict) -> None:
@@ -89,4 +128,4 @@ def test_truth_reference_needs_a_synthetic_cohort(config: dict) -> None:
     config["experiments"]["myonet_rat"]["cohorts"] = ["rat_rt", "mine"]
     config["experiments"]["myonet_rat"]["reference"] = "truth"
     with pytest.raises(ConfigError, match=r"'truth' is only known for synthetic.*\['mine'\]"):
-        myonet_settings(config, "myonet_rat")
+        resolve(config, "myonet_rat")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 import yaml
 
 from myoflow import registry
+from myoflow.methods.myonet.settings import MyoNetSettings
 from myoflow.settings import defaults
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +31,8 @@ def _schema() -> dict[str, Any]:
 
 def test_the_schema_names_exactly_the_registered_methods_and_nets() -> None:
     defs = _schema()["$defs"]
-    assert defs["experiment"]["properties"]["method"]["enum"] == list(registry.METHODS)
+    named, _plugin = defs["experiment"]["properties"]["method"]["anyOf"]
+    assert named["enum"] == list(registry.METHODS)
     assert defs["myonet_settings"]["properties"]["nets"]["items"]["enum"] == list(registry.NETS)
 
 
@@ -40,18 +44,27 @@ def test_every_registered_target_loads(target: str) -> None:
     assert registry.load(target) is not None
 
 
-def test_every_registered_method_package_imports() -> None:
-    import importlib
-
-    for package in registry.METHODS.values():
-        if package is not None:
-            importlib.import_module(package)
+@pytest.mark.parametrize("name", [m for m, target in registry.METHODS.items() if target])
+def test_every_registered_method_is_a_method_unit_that_loads_without_torch(name: str) -> None:
+    """The parse step resolves every experiment through its Method: importing it must not
+    import torch (a 10^5-slice dry run would pay for it), and it must be a ``Method``."""
+    code = (
+        "import sys; from myoflow.methods.base import Method; from myoflow import registry; "
+        f"m = registry.load(registry.METHODS[{name!r}]); "
+        "assert isinstance(m, Method), type(m); "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
 
 
 #: Settings dataclasses and the schema ``$defs`` entry documenting the same options.
 SETTINGS_SCHEMAS = {
-    name: (registry.load(options), f"{name}_options")
-    for name, (options, _) in registry.TRACKERS.items()
+    **{
+        name: (registry.load(options), f"{name}_options")
+        for name, (options, _) in registry.TRACKERS.items()
+    },
+    "myonet": (MyoNetSettings, "myonet_settings"),
 }
 
 
@@ -63,6 +76,9 @@ def test_settings_defaults_are_the_schemas(name: str) -> None:
     properties = _schema()["$defs"][key]["properties"]
     assert set(properties) == {f.name for f in dataclasses.fields(cls)}
     assert {k: p["default"] for k, p in properties.items()} == defaults(cls)
+    for prop in properties.values():  # nested settings: every option's own default too
+        if "properties" in prop:
+            assert {k: p["default"] for k, p in prop["properties"].items()} == prop["default"]
 
 
 def _imports(path: Path, module: str) -> set[str]:
@@ -140,3 +156,38 @@ def test_the_registry_imports_nothing_but_errors() -> None:
     """Parsing the Snakefile imports the registry: it must stay a leaf."""
     imported = _imports(PACKAGE / "registry.py", "myoflow.registry")
     assert imported == {"myoflow.errors.ConfigError"}
+
+
+def test_no_module_outside_methods_imports_a_method() -> None:
+    """The core never depends on a method: a method is found through the registry (a string),
+    so a method can be added, changed or removed without touching the core. Only the
+    ``Method`` interface (``myoflow.methods.base``) is shared."""
+    graph = _module_graph()
+    units = ("myoflow.methods.", "myoflow.methods")
+    offenders = {
+        module: sorted(
+            t
+            for t in targets
+            if t.startswith(units[0]) and not t.startswith("myoflow.methods.base")
+        )
+        for module, targets in graph.items()
+        if not module.startswith(units)
+    }
+    assert {m: t for m, t in offenders.items() if t} == {}
+
+
+def test_a_method_unit_imports_no_other_method() -> None:
+    graph = _module_graph()
+    for module, targets in graph.items():
+        parts = module.split(".")
+        if len(parts) < 3 or parts[1] != "methods" or parts[2] == "base":
+            continue
+        unit = ".".join(parts[:3])
+        others = [
+            t
+            for t in targets
+            if t.startswith("myoflow.methods.")
+            and not t.startswith((unit + ".", "myoflow.methods.base"))
+            and t != unit
+        ]
+        assert not others, f"{module} imports another method: {others}"

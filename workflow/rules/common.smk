@@ -32,16 +32,6 @@ try:
 except ConfigError as error:
     raise WorkflowError(str(error)) from error
 
-# Methods whose rules this version includes (registered with a package); an experiment naming
-# another one is refused rather than silently skipped.
-METHODS_WITH_RULES = sorted(m for m, package in METHODS.items() if package is not None)
-for _name, _exp in CONFIG["experiments"].items():
-    if _exp["method"] not in METHODS_WITH_RULES:
-        raise WorkflowError(
-            f"config.experiments.{_name}: method {_exp['method']!r} has no stages in this version "
-            f"of myoflow (available: {sorted(METHODS_WITH_RULES) or 'none yet'})"
-        )
-
 BASE = Path(workflow.basedir)
 SCRIPTS = BASE / "scripts"
 WORKDIR = Path.cwd()
@@ -66,9 +56,26 @@ def _plans():
 
 PLANS, SERIES = _plans()
 COHORT_JSON = {name: mf_config.cohort_json(CONFIG, name, WORKDIR) for name in COHORTS}
-#: Preprocessing profiles written per cohort (crop always), and every profile's options as the
-#: JSON its jobs get: changing one profile's options remakes that profile's shards alone.
-COHORT_PROFILES = {name: mf_config.profiles_of(CONFIG, name) for name in COHORTS}
+
+#: Every experiment resolved (its method unit's settings filled in), the method unit of each, and
+#: the resolved experiment as the JSON its jobs get.
+try:
+    EXPERIMENTS = {e: mf_experiment.resolve(CONFIG, e, SERIES) for e in CONFIG["experiments"]}
+    METHOD = {e: mf_experiment.method_of(x["method"]) for e, x in EXPERIMENTS.items()}
+except ConfigError as error:
+    raise WorkflowError(str(error)) from error
+EXPERIMENT_JSON = {e: json.dumps(x) for e, x in EXPERIMENTS.items()}
+MODELS = {e: METHOD[e].models(x) for e, x in EXPERIMENTS.items()}
+
+#: Preprocessing profiles written per cohort (crop always, and every profile a method of an
+#: experiment on the cohort reads), and every profile's options as the JSON its jobs get:
+#: changing one profile's options remakes that profile's shards alone.
+COHORT_PROFILES = {
+    name: mf_config.profiles_of(
+        CONFIG, name, [METHOD[e].profile for e, x in EXPERIMENTS.items() if name in x["cohorts"]]
+    )
+    for name in COHORTS
+}
 PROFILE_JSON = {
     (name, profile): json.dumps(mf_config.profile_options(CONFIG, name, profile))
     for name in COHORTS
@@ -85,27 +92,13 @@ SYNTHETIC_RE = _alternatives(SYNTHETIC)
 INGESTED_RE = _alternatives(INGESTED)
 
 
-MYONET = [e for e, x in CONFIG["experiments"].items() if x["method"] == "myonet"]
-try:
-    EXPERIMENTS = {e: mf_experiment.myonet_settings(CONFIG, e, SERIES) for e in MYONET}
-except ConfigError as error:
-    raise WorkflowError(str(error)) from error
-EXPERIMENT_JSON = {e: mf_experiment.experiment_json(CONFIG, e, SERIES) for e in MYONET}
-MYONET_RE = _alternatives(MYONET)
-NETS_RE = _alternatives(list(mf_experiment.NETS))
+EXPERIMENTS_RE = _alternatives(list(EXPERIMENTS))
+MODELS_RE = _alternatives(sorted({m for models in MODELS.values() for m in models}))
+EVAL_TABLES_RE = _alternatives(sorted({t for m in METHOD.values() for t in m.eval_tables}))
 TRACKERS_RE = _alternatives(list(mf_config.TRACKERS))
 #: The tracker options handed to the tracking jobs (checked by check_config when in use).
 TRACKER_JSON = {t: json.dumps(CONFIG["tracking"].get(t, {})) for t in mf_config.TRACKERS}
 TRACKING_VALIDATION = CONFIG["tracking_validation"]
-MYONET_TABLES = ["table1_segments", "table2_agreement", "group_effects", "timing"]
-MYONET_FIGURES = [
-    "fig4_displacement",
-    "fig5_segments",
-    "fig6_bland_altman",
-    "fig7_training",
-    "strain_curves",
-    "bullseye",
-]
 
 
 wildcard_constraints:
@@ -113,7 +106,8 @@ wildcard_constraints:
     shard=r"\d\d\d+",
     stage="records|preprocessed/crop",
     profile=_alternatives(mf_config.PROFILES),
-    net=NETS_RE,
+    exp=EXPERIMENTS_RE,
+    model=MODELS_RE,
     tracker=TRACKERS_RE,
 
 
@@ -153,29 +147,40 @@ def experiment_config(wildcards):
     return EXPERIMENT_JSON[wildcards.exp]
 
 
+def experiments_of(method):
+    """The experiments that run ``method`` (a method's rule file constrains ``exp`` to them)."""
+    return [e for e, x in EXPERIMENTS.items() if x["method"] == method]
+
+
+def _profile_shard(exp, cohort, shard):
+    """A shard of the preprocessing profile the experiment's method reads."""
+    return f"{RESULTS}/{cohort}/preprocessed/{METHOD[exp].profile}/shard-{shard}.h5"
+
+
 def experiment_shards(wildcards):
-    """Every crop-profile shard of the experiment's cohorts."""
+    """Every shard of the experiment's cohorts, in its method's profile."""
     return [
-        f"{RESULTS}/{cohort}/preprocessed/crop/shard-{shard}.h5"
+        _profile_shard(wildcards.exp, cohort, shard)
         for cohort in EXPERIMENTS[wildcards.exp]["cohorts"]
         for shard in shards_of(cohort)
     ]
+
+
+def experiment_shard(wildcards):
+    """One cohort shard of the experiment, in its method's profile."""
+    return _profile_shard(wildcards.exp, wildcards.cohort, wildcards.shard)
 
 
 def experiment_splits(wildcards):
     return [f"{RESULTS}/{c}/splits.tsv" for c in EXPERIMENTS[wildcards.exp]["cohorts"]]
 
 
-def experiment_nets(exp):
-    return EXPERIMENTS[exp]["settings"]["nets"]
-
-
 def experiment_predictions(wildcards):
-    """The predictions of every network of the experiment for one cohort shard."""
+    """The predictions of every model of the experiment for one cohort shard (model order)."""
     return [
-        f"{RESULTS}/experiments/{wildcards.exp}/predictions/{net}/{wildcards.cohort}/"
+        f"{RESULTS}/experiments/{wildcards.exp}/predictions/{model}/{wildcards.cohort}/"
         f"shard-{wildcards.shard}.h5"
-        for net in experiment_nets(wildcards.exp)
+        for model in MODELS[wildcards.exp]
     ]
 
 
@@ -205,46 +210,49 @@ def experiment_tracked_shard(wildcards):
     return [_tracked_shard(wildcards.exp, wildcards.cohort, wildcards.shard)]
 
 
-def experiment_eval_tables(wildcards):
+def _eval_dirs(exp):
     return [
-        f"{RESULTS}/experiments/{wildcards.exp}/eval/{cohort}/{wildcards.table}-{shard}.tsv"
-        for cohort in EXPERIMENTS[wildcards.exp]["cohorts"]
+        f"{RESULTS}/experiments/{exp}/eval/{cohort}/shard-{shard}"
+        for cohort in EXPERIMENTS[exp]["cohorts"]
         for shard in shards_of(cohort)
     ]
 
 
+def experiment_eval_dirs(wildcards):
+    """The evaluation folders of every shard of the experiment (one TSV per table in each)."""
+    return _eval_dirs(wildcards.exp)
+
+
+def experiment_eval_tables(wildcards):
+    """Table ``table`` of every evaluation folder of the experiment, in shard order."""
+    return [f"{d}/{wildcards.table}.tsv" for d in _eval_dirs(wildcards.exp)]
+
+
 def experiment_histories(wildcards):
-    return [
-        f"{RESULTS}/models/{wildcards.exp}/{net}/history.tsv"
-        for net in experiment_nets(wildcards.exp)
-    ]
+    return [f"{RESULTS}/models/{wildcards.exp}/{m}/history.tsv" for m in MODELS[wildcards.exp]]
 
 
 def experiment_models(wildcards):
-    return [
-        f"{RESULTS}/models/{wildcards.exp}/{net}/model.tsv" for net in experiment_nets(wildcards.exp)
-    ]
+    return [f"{RESULTS}/models/{wildcards.exp}/{m}/model.tsv" for m in MODELS[wildcards.exp]]
 
 
 def experiment_first_predictions(wildcards):
-    """Predictions of the experiment's first cohort (Fig. 4 shows one of its test slices)."""
+    """Predictions of the experiment's first cohort (a figure shows one of its test slices)."""
     cohort = EXPERIMENTS[wildcards.exp]["cohorts"][0]
     return [
-        f"{RESULTS}/experiments/{wildcards.exp}/predictions/{net}/{cohort}/shard-{shard}.h5"
-        for net in experiment_nets(wildcards.exp)
+        f"{RESULTS}/experiments/{wildcards.exp}/predictions/{model}/{cohort}/shard-{shard}.h5"
+        for model in MODELS[wildcards.exp]
         for shard in shards_of(cohort)
     ]
 
 
 def experiment_first_shard(wildcards):
     cohort = EXPERIMENTS[wildcards.exp]["cohorts"][0]
-    return [
-        f"{RESULTS}/{cohort}/preprocessed/crop/shard-{shard}.h5" for shard in shards_of(cohort)
-    ]
+    return [_profile_shard(wildcards.exp, cohort, shard) for shard in shards_of(cohort)]
 
 
 def experiment_first_tracked(wildcards):
-    """The first cohort's tracking shards when a tracker is the reference (Fig. 4 shows it)."""
+    """The first cohort's tracking shards when a tracker is the reference (a figure shows it)."""
     if EXPERIMENTS[wildcards.exp]["tracker"] is None:
         return []
     cohort = EXPERIMENTS[wildcards.exp]["cohorts"][0]
@@ -294,8 +302,16 @@ def cohort_targets(cohort):
 
 
 def experiment_targets(exp):
-    return [f"{RESULTS}/experiments/{exp}/tables/{name}.md" for name in MYONET_TABLES] + [
-        f"{RESULTS}/experiments/{exp}/figures/{name}.png" for name in MYONET_FIGURES
+    return [f"{RESULTS}/experiments/{exp}/{t}" for t in METHOD[exp].targets(EXPERIMENTS[exp])]
+
+
+def method_rule_files():
+    """The rule file of every registered method that has one (workflow/rules/<method>.smk),
+    relative to the Snakefile; methods without one run on the generic rules alone."""
+    return [
+        f"workflow/rules/{m}.smk"
+        for m, target in METHODS.items()
+        if target is not None and (BASE / "workflow" / "rules" / f"{m}.smk").exists()
     ]
 
 
@@ -307,5 +323,5 @@ def tracking_validation_targets():
 
 def all_targets():
     targets = [t for cohort in COHORTS for t in cohort_targets(cohort)]
-    targets += [t for exp in MYONET for t in experiment_targets(exp)]
+    targets += [t for exp in EXPERIMENTS for t in experiment_targets(exp)]
     return targets + tracking_validation_targets()

@@ -1,119 +1,7 @@
-# MyoNet / ResMyoNet (paper 000): train on cine -> displacement, predict the evaluation split,
-# measure displacement and strain agreement, statistics, tables and figures.
-
-
-rule train_net:
-    """Train one network of an experiment (targets: the reference, tracked or given); resumes after a kill."""
-    input:
-        shards=experiment_shards,
-        splits=experiment_splits,
-        tracked=experiment_tracked,
-    output:
-        best=f"{RESULTS}/models/{{exp}}/{{net}}/best.pt",
-        history=f"{RESULTS}/models/{{exp}}/{{net}}/history.tsv",
-        info=f"{RESULTS}/models/{{exp}}/{{net}}/model.tsv",
-    log:
-        f"{RESULTS}/logs/models/{{exp}}/{{net}}/train.log",
-    params:
-        script=f"{SCRIPTS}/train_net.py",
-        experiment=experiment_config,
-        out_dir=output_folder,
-    wildcard_constraints:
-        exp=MYONET_RE,
-    conda:
-        "../../envs/torch.yaml"
-    threads: 8
-    resources:
-        gpu=1,
-        mem_mb=mem_mb(8000),
-        runtime=runtime_min(240),
-    shell:
-        "python {params.script} --experiment {params.experiment:q} --net {wildcards.net}"
-        " --shards {input.shards} --splits {input.splits} --tracked {input.tracked}"
-        " --out-dir {params.out_dir} --threads {threads} 2> {log}"
-
-
-rule predict_shard:
-    """Predict displacement (mm) for the evaluation split of one preprocessed shard."""
-    input:
-        weights=f"{RESULTS}/models/{{exp}}/{{net}}/best.pt",
-        shard=f"{RESULTS}/{{cohort}}/preprocessed/crop/shard-{{shard}}.h5",
-        splits=f"{RESULTS}/{{cohort}}/splits.tsv",
-    output:
-        f"{RESULTS}/experiments/{{exp}}/predictions/{{net}}/{{cohort}}/shard-{{shard}}.h5",
-    log:
-        f"{RESULTS}/logs/experiments/{{exp}}/predict-{{net}}-{{cohort}}-{{shard}}.log",
-    params:
-        script=f"{SCRIPTS}/predict_shard.py",
-        experiment=experiment_config,
-    wildcard_constraints:
-        exp=MYONET_RE,
-    conda:
-        "../../envs/torch.yaml"
-    threads: 4
-    resources:
-        gpu=1,
-        mem_mb=mem_mb(6000),
-        runtime=runtime_min(60),
-    shell:
-        "python {params.script} --experiment {params.experiment:q} --net {wildcards.net}"
-        " --weights {input.weights} --shard {input.shard} --splits {input.splits} --out {output}"
-        " --threads {threads} 2> {log}"
-
-
-rule evaluate_shard:
-    """Displacement metrics and strain (reference, truth, networks, zero) for one shard."""
-    input:
-        shard=f"{RESULTS}/{{cohort}}/preprocessed/crop/shard-{{shard}}.h5",
-        splits=f"{RESULTS}/{{cohort}}/splits.tsv",
-        predictions=experiment_predictions,
-        tracked=experiment_tracked_shard,
-    output:
-        metrics=f"{RESULTS}/experiments/{{exp}}/eval/{{cohort}}/metrics-{{shard}}.tsv",
-        curves=f"{RESULTS}/experiments/{{exp}}/eval/{{cohort}}/strain_curves-{{shard}}.tsv",
-        summary=f"{RESULTS}/experiments/{{exp}}/eval/{{cohort}}/strain_summary-{{shard}}.tsv",
-    log:
-        f"{RESULTS}/logs/experiments/{{exp}}/evaluate-{{cohort}}-{{shard}}.log",
-    params:
-        script=f"{SCRIPTS}/evaluate_shard.py",
-        experiment=experiment_config,
-    wildcard_constraints:
-        exp=MYONET_RE,
-    conda:
-        "../../envs/torch.yaml"
-    threads: 1
-    resources:
-        mem_mb=mem_mb(4000),
-        runtime=runtime_min(60),
-    shell:
-        "python {params.script} --experiment {params.experiment:q}"
-        " --shard {input.shard} --splits {input.splits} --predictions {input.predictions}"
-        " --tracked {input.tracked} --metrics {output.metrics} --curves {output.curves}"
-        " --summary {output.summary} 2> {log}"
-
-
-rule experiment_table:
-    """One tidy table of the experiment from every cohort and shard."""
-    input:
-        experiment_eval_tables,
-    output:
-        f"{RESULTS}/experiments/{{exp}}/tables/{{table}}.tsv",
-    log:
-        f"{RESULTS}/logs/experiments/{{exp}}/table-{{table}}.log",
-    params:
-        script=f"{SCRIPTS}/merge_tables.py",
-    wildcard_constraints:
-        exp=MYONET_RE,
-        table="metrics|strain_curves|strain_summary",
-    localrule: True
-    conda:
-        "../../envs/torch.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    shell:
-        "python {params.script} --out {output} {input} 2> {log}"
+# MyoNet / ResMyoNet (paper 000): the paper's tables and figures. Training, prediction and
+# evaluation run on the generic rules of experiments.smk (myoflow.methods.myonet).
+MYONET_UNIT = mf_experiment.method_of("myonet")
+MYONET_RE = "|".join(experiments_of("myonet")) or "(?!x)x"
 
 
 rule myonet_paper_tables:
@@ -131,28 +19,29 @@ rule myonet_paper_tables:
                 category="{exp}",
                 subcategory="Tables",
             )
-            for name in MYONET_TABLES
+            for name in MYONET_UNIT.report_tables
         },
-        tsv=expand(f"{RESULTS}/experiments/{{{{exp}}}}/tables/{{name}}.tsv", name=MYONET_TABLES),
+        tsv=expand(f"{RESULTS}/experiments/{{{{exp}}}}/tables/{{name}}.tsv", name=MYONET_UNIT.report_tables),
     log:
         f"{RESULTS}/logs/experiments/{{exp}}/paper_tables.log",
     params:
-        script=f"{SCRIPTS}/myonet_tables.py",
+        script=f"{SCRIPTS}/report_stage.py",
         experiment=experiment_config,
         out_dir=output_folder,
     wildcard_constraints:
         exp=MYONET_RE,
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     shell:
-        "python {params.script} --experiment {params.experiment:q}"
-        " --metrics {input.metrics} --summary {input.summary} --histories {input.histories}"
-        " --models {input.models} --out-dir {params.out_dir} 2> {log}"
+        "python {params.script} --experiment {params.experiment:q} --stage tables"
+        " --input metrics {input.metrics} --input summary {input.summary}"
+        " --input histories {input.histories} --input models {input.models}"
+        " --out-dir {params.out_dir} 2> {log}"
 
 
 rule myonet_figures:
@@ -172,27 +61,27 @@ rule myonet_figures:
                 category="{exp}",
                 subcategory="Figures",
             )
-            for name in MYONET_FIGURES
+            for name in MYONET_UNIT.report_figures
         },
-        svg=expand(f"{RESULTS}/experiments/{{{{exp}}}}/figures/{{name}}.svg", name=MYONET_FIGURES),
+        svg=expand(f"{RESULTS}/experiments/{{{{exp}}}}/figures/{{name}}.svg", name=MYONET_UNIT.report_figures),
     log:
         f"{RESULTS}/logs/experiments/{{exp}}/figures.log",
     params:
-        script=f"{SCRIPTS}/myonet_figures.py",
+        script=f"{SCRIPTS}/report_stage.py",
         experiment=experiment_config,
         out_dir=output_folder,
     wildcard_constraints:
         exp=MYONET_RE,
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
     shell:
-        "python {params.script} --experiment {params.experiment:q}"
-        " --summary {input.summary} --curves {input.curves} --histories {input.histories}"
-        " --predictions {input.predictions} --reference {input.reference}"
-        " --tracked {input.tracked}"
+        "python {params.script} --experiment {params.experiment:q} --stage figures"
+        " --input summary {input.summary} --input curves {input.curves}"
+        " --input histories {input.histories} --input predictions {input.predictions}"
+        " --input reference {input.reference} --input tracked {input.tracked}"
         " --out-dir {params.out_dir} 2> {log}"

@@ -176,3 +176,14 @@ def read_record(path: str | os.PathLike[str], key: str) -> SliceRecord:
     """Read one record by key."""
     with open_shard(path) as h5:
         return _read_group(h5[key])
+
+
+def read_displacements(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """``subject/slice_id -> displacement [T, 2, H, W] mm`` of a prediction or tracking shard
+    (records without images whose displacement is the predicted or tracked motion)."""
+    out = {}
+    for rec in read_shard(path):
+        if rec.displacement is None:
+            raise ValueError(f"{path}: record {rec.key} holds no displacement")
+        out[rec.key] = rec.displacement
+    return out

@@ -26,13 +26,8 @@ import numpy as np
 import pandas as pd
 
 from myoflow.stats.agreement import agreement_table
+from myoflow.tables import REFERENCE, TRUTH, ZERO
 
-REFERENCE = "reference"
-#: The phantom's exact motion where it is not itself the reference.
-TRUTH = "truth"
-#: The trivial zero-displacement baseline, listed last.
-ZERO = "zero"
-#: AHA segment 0: the whole slice (global).
 GLOBAL = 0
 SLICE_KEYS = ["cohort", "subject", "slice_id"]
 #: The keys that pair a method's value with the reference's: one slice x segment.

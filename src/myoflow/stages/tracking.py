@@ -5,7 +5,7 @@ its training, validation and test slices alike, so every record of the shard is 
 output shard holds one record per tracked slice with the input's metadata and mask and the tracked
 displacement ``[T, 2, H, W]`` (mm, Lagrangian from ED) and landmarks ``[T, 2, 168]`` (mm) in place
 of the record's own, and no images: the same layout as a prediction shard, so
-``myoflow.stages.myonet.read_predictions`` and every record reader work on it.
+``myoflow.io.shards.read_displacements`` and every record reader work on it.
 
 A slice that cannot be tracked (no tagged series, no ED mask, no tag peaks: an InputError from
 ``myoflow.tracking.api.track_record``) is logged, listed in the QC table with the error and

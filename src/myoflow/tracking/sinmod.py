@@ -78,7 +78,7 @@ rat SNR 20, rat SNR 5, human SNR 20, human SNR 5:
   sampled at the tracked positions, nothing masked): 0.21 / 0.78, 0.24 / 0.79, 0.29 / 0.98,
   0.33 / 0.98.
 
-With tags 3, 4, 5, 6 px apart (``myoflow.tracking.sweep.with_tags``, 3 slices, SNR 20) the
+With tags 3, 4, 5, 6 px apart (``myoflow.methods.tracking_validation.sweep.with_tags``, 3 slices, SNR 20) the
 mean ES error is 0.13, 0.07, 0.08, 0.11 px (rat) and 0.15, 0.10, 0.11, 0.15 px (human); at 3 px
 the rat's rapid filling moves up to 2.9 px between frames, beyond half a period, and without the
 backward path (item 4) the late frames jump a tag (mean over all frames 0.77 px).

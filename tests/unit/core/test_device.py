@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
+from myoflow.core.nets import build_net
 from myoflow.core.train import device as device_module
 from myoflow.core.train.device import pick_device, prepare_model, to_input
-from myoflow.nets import build_net
 
 CPU = torch.device("cpu")
 

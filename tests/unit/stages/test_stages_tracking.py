@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from stage_records import NO_TAGGED, UNTAGGED
+from support.stage_records import NO_TAGGED, UNTAGGED
 from support.tagged import ramp_mm, ring_centre_mm, ring_record
 
 from myoflow.errors import ConfigError
-from myoflow.io.shards import read_shard, shard_keys, write_shard
+from myoflow.io.shards import read_displacements, read_shard, shard_keys, write_shard
 from myoflow.qc import QC_COLUMNS
 from myoflow.record import SliceRecord
-from myoflow.stages.myonet import read_predictions
 from myoflow.stages.tracking import track_stage
 from myoflow.tracking.api import track_record
 
@@ -71,7 +70,7 @@ def test_tracks_every_trackable_record_in_mm(
         landmark_motion = np.linalg.norm(rec.landmarks - rec.landmarks[:1], axis=1).mean()
         # measured 0.082-0.103 mm against 0.36-0.38 mm of motion: at most 0.29 of it
         assert landmark_error < 0.4 * landmark_motion
-    assert read_predictions(out).keys() == {r.key for r in good}, "read like a prediction shard"
+    assert read_displacements(out).keys() == {r.key for r in good}, "read like a prediction shard"
 
 
 @pytest.mark.parametrize("tracker", ["harp", "sinmod"])

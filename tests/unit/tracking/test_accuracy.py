@@ -34,9 +34,9 @@ from functools import cache
 
 import pytest
 
+from myoflow.methods.tracking_validation.scoring import ZERO, score_record
+from myoflow.methods.tracking_validation.sweep import validation_specs
 from myoflow.phantom.cohort import generate
-from myoflow.tracking.scoring import ZERO, score_record
-from myoflow.tracking.sweep import validation_specs
 
 #: docs/tracking.md, "Tracking validation": "the aims at SNR 20 — mean ES error at most 0.3 px".
 AIM_ES_MEAN_PX = 0.3

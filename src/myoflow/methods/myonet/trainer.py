@@ -1,0 +1,127 @@
+"""MyoNet / ResMyoNet training (paper 000) as hooks of the one trainer (``myoflow.core.train``).
+
+What is MyoNet's here: the training subset of its settings (``myoflow.methods.myonet.settings``), batches of
+``(cine, scaled displacement, ED myocardium mask)`` from ``DisplacementDataset``, paper 000's loss
+and its "accuracy" as the second history metric, and the ``model.tsv`` columns of the paper's
+timing table. Everything else (selection on the validation loss, checkpoints, exact resume, the
+non-finite-loss guard, the history) is the core's; its files are described in
+``myoflow.core.train.checkpoint``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import nn
+
+from myoflow.core.nets import count_parameters
+from myoflow.core.train.device import device_name, to_input
+from myoflow.core.train.optim import OptimizerSpec
+from myoflow.core.train.spec import TrainConfig
+from myoflow.core.train.trainer import Trainer, Value
+from myoflow.methods.myonet.data import DisplacementDataset
+from myoflow.methods.myonet.losses import DisplacementLoss, normalised_mse_accuracy
+from myoflow.methods.myonet.settings import MyoNetSettings
+from myoflow.settings import plain
+
+_DEFAULTS = MyoNetSettings()
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The training options of an experiment; defaults are the experiment defaults."""
+
+    epochs: int = _DEFAULTS.epochs
+    batch_size: int = _DEFAULTS.batch_size
+    lr: float = _DEFAULTS.lr
+    optimizer: str = _DEFAULTS.optimizer
+    loss: dict[str, float] = field(default_factory=lambda: plain(_DEFAULTS.loss))
+    seed: int = _DEFAULTS.seed
+    compile: str | bool = _DEFAULTS.compile
+    channels_last: str | bool = _DEFAULTS.channels_last
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> TrainSettings:
+        """The training subset of an experiment's resolved settings."""
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in settings.items() if k in names})
+
+    def config(self) -> TrainConfig:
+        """These settings in the core's terms: the paper's constant learning rate, no mixed
+        precision (the paper trains in float32)."""
+        return TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=OptimizerSpec(self.optimizer, self.lr),
+            seed=self.seed,
+            compile=self.compile,
+            channels_last=self.channels_last,
+        )
+
+
+class MyoNetTrainer(Trainer):
+    """Trains one MyoNet or ResMyoNet on ``(x, y, m)`` batches of ``DisplacementDataset``."""
+
+    metrics = ("loss", "accuracy")
+
+    def __init__(
+        self,
+        model: nn.Module,
+        signature: dict[str, Any],
+        train_data: DisplacementDataset,
+        val_data: DisplacementDataset,
+        settings: TrainSettings,
+        out_dir: str | os.PathLike[str],
+        device: torch.device,
+    ) -> None:
+        super().__init__(settings.config(), signature, train_data, val_data, out_dir, device)
+        self.model = model
+        self.loss_fn = DisplacementLoss(**settings.loss)
+
+    def build_models(self) -> dict[str, nn.Module]:
+        """The network the stage built (seeded there, so its weights follow the config)."""
+        return {"net": self.model}
+
+    def batch(self, batch: Any) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Cine ``x`` in the layout the network was prepared for; targets: the scaled
+        displacement ``y`` and the ED myocardium mask ``m`` of the masked loss term."""
+        x, y, m = batch
+        x = to_input(x.to(self.device), self.channels_last)
+        return x, (y.to(self.device), m.to(self.device))
+
+    def loss(
+        self, outputs: torch.Tensor, targets: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, Value]]:
+        y, m = targets
+        return self.loss_fn(outputs, y, m), {
+            "accuracy": normalised_mse_accuracy(outputs.detach(), y)
+        }
+
+    def model_info(self) -> dict[str, Any]:
+        """The columns paper 000's timing table reads (``report.paper000.timing_table``)."""
+        return {
+            "net": self.signature["net"],
+            "parameters": count_parameters(self.model),
+            "device": device_name(self.device),
+            "threads": torch.get_num_threads(),
+            "train_slices": len(self.train_data),
+            "val_slices": len(self.val_data),
+        }
+
+
+def train(
+    model: nn.Module,
+    signature: dict[str, Any],
+    train_data: DisplacementDataset,
+    val_data: DisplacementDataset,
+    settings: TrainSettings,
+    out_dir: str | os.PathLike[str],
+    device: torch.device,
+) -> pd.DataFrame:
+    """Train ``model`` (freshly initialised) to ``settings.epochs``, resuming from ``last.pt``;
+    writes ``best.pt``, ``history.tsv`` and ``model.tsv`` and returns the history."""
+    return MyoNetTrainer(model, signature, train_data, val_data, settings, out_dir, device).fit()

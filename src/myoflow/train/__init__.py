@@ -1,1 +1,0 @@
-"""Training: one loop for every network, with its data, paper 000 loss and device preparation."""
