@@ -13,8 +13,9 @@ Every profile turns a shard of canonical records into ``results/<cohort>/preproc
   [0, 1], with its mask; a shard of flat 2-D samples (``myoflow.io.frames``).
 
 ``crop`` and ``fov`` bring a whole cycle to a fixed frame count, so they skip ED/ES-only records
-(QC ``skipped``); ``frames2d`` keeps them. Which profiles run is the config's choice
-(``myoflow.config.profiles_of``; ``myoflow.config.PROFILES`` names the same three).
+(QC ``skipped``); ``frames2d`` keeps them. Which profiles run follows from the methods of the
+cohort's experiments (``Method.profile``) and the config (``myoflow.config.profiles_of``;
+``myoflow.config.PROFILES`` names the same three).
 """
 
 from __future__ import annotations
