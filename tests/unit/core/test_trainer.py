@@ -200,3 +200,37 @@ def test_mixed_precision_without_cuda_trains_in_float32(
         history(tmp_path / "amp"), history(tmp_path / "plain"), check_exact=True
     )
     assert "scaler" not in torch.load(tmp_path / "amp" / "last.pt", weights_only=True)
+
+
+def test_a_finished_run_with_other_settings_is_not_resumed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Snakemake reruns training when the settings change, but ``last.pt`` is no declared output
+    and survives: a run of another learning rate must start afresh, not return the old model."""
+    fit(tmp_path, config(epochs=2))
+    fresh = tmp_path / "fresh"
+    fit(fresh, config(epochs=2, optimizer=OptimizerSpec("adam", 0.01)))
+    expected = history(fresh)
+    with caplog.at_level(logging.WARNING, logger="myoflow.train"):
+        fit(tmp_path, config(epochs=2, optimizer=OptimizerSpec("adam", 0.01)))
+    assert "not resumed" in caplog.text and "core.optimizer.lr: 0.05 -> 0.01" in caplog.text
+    pd.testing.assert_frame_equal(history(tmp_path), expected, check_exact=True)
+
+
+def test_other_data_is_not_resumed_but_more_epochs_are(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fit(tmp_path, config(epochs=2))
+    with caplog.at_level(logging.INFO, logger="myoflow.train"):
+        fit(tmp_path, config(epochs=3))
+    assert "resuming" in caplog.text and "not resumed" not in caplog.text
+    assert list(history(tmp_path)["epoch"]) == [1, 2, 3]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="myoflow.train"):
+        fit(tmp_path, config(epochs=2))
+    assert "ran 3 epochs, more than the 2 now configured" in caplog.text
+    assert list(history(tmp_path)["epoch"]) == [1, 2]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="myoflow.train"):
+        fit(tmp_path, config(epochs=2), val=Regression(16, 2))
+    assert "val_samples: 32 -> 16" in caplog.text

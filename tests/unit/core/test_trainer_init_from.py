@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +66,16 @@ def test_without_init_from_the_weights_are_fresh_and_no_provenance_column(
     assert not [c for c in columns if c.startswith("init_from")]
 
 
-def test_a_resumed_fine_tuning_keeps_its_provenance(pretrained: Path, tmp_path: Path) -> None:
+def test_a_resumed_fine_tuning_keeps_its_provenance(
+    pretrained: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Killed in epoch 2, the run resumes from its own ``last.pt``, not from the pretrained
     weights again (its history is the uninterrupted run's), and still names where it started;
-    changing ``init_from`` in between is refused."""
+    with ``init_from`` changed in between, the killed run is not resumed but trained afresh."""
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     run(whole, frozen(pretrained, epochs=3, lr=0.05))
     with pytest.raises(Interrupted):
         run(killed, frozen(pretrained, epochs=3, lr=0.05), kill_at=2 * BATCHES + 1)
-    with pytest.raises(TrainingError, match=r"started from .*best\.pt, but init_from is now None"):
-        run(killed, frozen(None, epochs=3, lr=0.05))
     run(killed, frozen(pretrained, epochs=3, lr=0.05))
     pd.testing.assert_frame_equal(
         pd.read_csv(killed / "history.tsv", sep="\t").drop(columns="seconds"),
@@ -83,6 +84,11 @@ def test_a_resumed_fine_tuning_keeps_its_provenance(pretrained: Path, tmp_path: 
     )
     model = pd.read_csv(killed / "model.tsv", sep="\t").to_dict("records")[0]
     assert model["init_from"] == str(pretrained)
+    with caplog.at_level(logging.WARNING, logger="myoflow.train"):
+        run(killed, frozen(None, epochs=3, lr=0.05))
+    assert "not resumed" in caplog.text and "core.init_from" in caplog.text
+    columns = pd.read_csv(killed / "model.tsv", sep="\t").columns
+    assert not [c for c in columns if c.startswith("init_from")]
 
 
 def test_a_checkpoint_of_another_network_is_refused(pretrained: Path, tmp_path: Path) -> None:

@@ -9,12 +9,15 @@ from, and nothing about them depends on how many epochs ran in this process.
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
+
+from myoflow.core.train.checkpoint import TrainingError
 
 
 class Samples(Protocol):
@@ -69,3 +72,25 @@ def first_tensor(obj: Any) -> torch.Tensor | None:
             if found is not None:
                 return found
     return None
+
+
+def check_values(
+    values: Mapping[str, Any],
+    metrics: Sequence[str],
+    finite: Sequence[str],
+    training: bool,
+    where: tuple[int, int],
+) -> None:
+    """Stop on a missing metric or a non-finite guarded one (``where``: epoch and batch), before
+    the epoch's checkpoint, so ``last.pt`` stays the last good epoch."""
+    kind = "training" if training else "validation"
+    missing = [m for m in metrics if m not in values]
+    if missing:
+        raise TrainingError(f"a {kind} step did not return {missing}")
+    for name in finite:
+        value = float(values[name])
+        if not math.isfinite(value):
+            raise TrainingError(
+                f"non-finite {kind} {name} ({value}) at epoch {where[0]}, batch {where[1]}; "
+                "the last good checkpoint is kept"
+            )

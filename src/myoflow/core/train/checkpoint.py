@@ -4,7 +4,9 @@ Files in a run's folder:
 
 * ``last.pt``: everything needed to resume (weights, optimiser, scheduler and, with mixed
   precision, gradient-scaler states, history, the best selection value, the network signature,
-  and ``init_from`` provenance when there is one), written atomically at the end of every epoch.
+  the run's settings and data (``run_key``), and ``init_from`` provenance when there is one),
+  written atomically at the end of every epoch. A ``last.pt`` of other settings or data is not
+  resumed: the run starts afresh (``stale_reason`` says why, in the log).
 * ``best.pt``: ``{"signature", "state_dict", "epoch", "val_<metric>"}`` of the selected epoch.
   It is kept as ``selected.pt`` while training and copied to ``best.pt`` at the end: Snakemake
   deletes a killed job's declared outputs, and the selection must survive that as ``last.pt``
@@ -26,7 +28,9 @@ discriminators) stores one entry per name under the plural key (``state_dicts``,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +39,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from myoflow.core.train.spec import TrainConfig
 from myoflow.io.atomic import atomic_path
 
 
@@ -115,8 +120,53 @@ def load_weights(
 Stateful = Mapping[tuple[str, str], Mapping[str, Any]]
 
 
+def run_key(
+    config: TrainConfig, n_train: int, n_val: int, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What a run trains with besides its architecture: the core options that change the
+    result (not ``epochs``: a longer run continues a shorter one; not the speed-ups), the size of
+    its data and the method's own (``Trainer.run_settings``: loss weights, which samples).
+
+    ``last.pt`` keeps it so that a rerun after a change of settings or data starts afresh
+    instead of resuming, or even returning, a run trained for something else.
+    """
+    core = dataclasses.asdict(config)
+    for name in ("epochs", "compile", "channels_last"):
+        core.pop(name)
+    key = {"core": core, "train_samples": n_train, "val_samples": n_val, "method": dict(extra)}
+    # plain JSON types: last.pt is read back with torch.load(weights_only=True)
+    plain: dict[str, Any] = json.loads(json.dumps(key, sort_keys=True, default=str))
+    return plain
+
+
+def stale_reason(state: Mapping[str, Any], key: Mapping[str, Any], epochs: int) -> str | None:
+    """Why the run saved in ``state`` (a ``last.pt``) cannot be continued as one of ``epochs``
+    epochs with ``key`` (``run_key``); None when it can."""
+    saved = state.get("run")
+    if saved is None:
+        return "it records no run settings (an older checkpoint)"
+    if saved != key:
+        differing = _differences(saved, dict(key))
+        return f"it was trained with other settings or data (differing: {differing})"
+    if int(state["epoch"]) > epochs:
+        return f"it ran {int(state['epoch'])} epochs, more than the {epochs} now configured"
+    return None
+
+
+def _differences(saved: Mapping[str, Any], now: Mapping[str, Any], where: str = "") -> list[str]:
+    out = []
+    for name in sorted(set(saved) | set(now)):
+        old, new = saved.get(name), now.get(name)
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            out += _differences(old, new, f"{where}{name}.")
+        elif old != new:
+            out.append(f"{where}{name}: {old!r} -> {new!r}")
+    return out
+
+
 def run_state(
     signature: dict[str, Any],
+    run: dict[str, Any],
     models: Mapping[str, nn.Module],
     stateful: Stateful,
     history: list[dict[str, Any]],
@@ -124,8 +174,8 @@ def run_state(
     epoch: int,
     provenance: dict[str, Any],
 ) -> dict[str, Any]:
-    """The content of ``last.pt`` after ``epoch``."""
-    state = {"signature": signature, **pack(_weights(models), "model", "models")}
+    """The content of ``last.pt`` after ``epoch`` of the run ``run`` (``run_key``)."""
+    state = {"signature": signature, "run": run, **pack(_weights(models), "model", "models")}
     for (one, many), objects in stateful.items():
         state.update(pack({name: o.state_dict() for name, o in objects.items()}, one, many))
     state.update(history=history, best_val=best, epoch=epoch)
@@ -147,19 +197,16 @@ def selected_state(
 
 
 def restore(
+    state: Mapping[str, Any],
     path: str | os.PathLike[str],
-    signature: dict[str, Any],
     models: Mapping[str, nn.Module],
     stateful: Stateful,
-) -> dict[str, Any]:
-    """Load ``last.pt`` into ``models`` and ``stateful``; returns it for the rest (history,
-    best value, epoch, provenance)."""
-    state = load_checkpoint(path, signature)
+) -> None:
+    """Load ``state`` (``last.pt`` read from ``path``) into ``models`` and ``stateful``."""
     load_weights(models, unpack(state, "model", "models", list(models), path), path)
     for (one, many), objects in stateful.items():
         for name, saved in unpack(state, one, many, list(objects), path).items():
             objects[name].load_state_dict(saved)
-    return state
 
 
 def _weights(models: Mapping[str, nn.Module]) -> dict[str, dict[str, torch.Tensor]]:

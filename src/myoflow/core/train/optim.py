@@ -12,7 +12,7 @@ run continues the schedule where the killed one stopped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -137,3 +137,12 @@ def advance(scheduler: LRScheduler, value: float) -> None:
         scheduler.step(value)
     else:
         scheduler.step()
+
+
+def learning_rates(optimizers: Mapping[str, Optimizer]) -> dict[str, float]:
+    """``lr`` of the one optimiser, or ``lr_<name>`` of each (first parameter group): the
+    history's learning-rate columns."""
+    rates = {name: o.param_groups[0]["lr"] for name, o in optimizers.items()}
+    if len(rates) == 1:
+        return {"lr": next(iter(rates.values()))}
+    return {f"lr_{name}": rate for name, rate in rates.items()}

@@ -44,6 +44,7 @@ from tqdm import tqdm
 from myoflow.core.train.batches import (
     EpochAware,
     Samples,
+    check_values,
     epoch_order,
     first_tensor,
     seed_epoch,
@@ -55,12 +56,14 @@ from myoflow.core.train.checkpoint import (
     initialise_from,
     load_checkpoint,
     restore,
+    run_key,
     run_state,
     save_atomic,
     selected_state,
+    stale_reason,
 )
 from myoflow.core.train.device import device_name, prepare_model
-from myoflow.core.train.optim import advance, build_optimizer, build_scheduler
+from myoflow.core.train.optim import advance, build_optimizer, build_scheduler, learning_rates
 from myoflow.core.train.spec import Selection, TrainConfig
 from myoflow.io.atomic import write_tsv
 
@@ -111,6 +114,8 @@ class Trainer(ABC):
         self.amp = False
         self.epoch = 0
         self.provenance: dict[str, Any] = {}
+        #: What the run trains with besides the architecture (``checkpoint.run_key``), by ``fit``.
+        self.run: dict[str, Any] = {}
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -184,6 +189,11 @@ class Trainer(ABC):
             raise TrainingError(f"{type(self).__name__}: no tensor in the inputs; override samples")
         return int(tensor.shape[0])
 
+    def run_settings(self) -> dict[str, Any]:
+        """What else the result depends on, as JSON values (loss weights, which samples): a
+        ``last.pt`` saved with others is not resumed (``checkpoint.run_key``)."""
+        return {}
+
     def model_info(self) -> dict[str, Any]:
         """The row of ``model.tsv``: size, where it trained, on how much data."""
         return {
@@ -229,6 +239,9 @@ class Trainer(ABC):
         if unknown:
             raise ValueError(f"{type(self).__name__}: {sorted(unknown)} not in {self.metrics}")
         self._build()
+        self.run = run_key(
+            self.config, len(self.train_data), len(self.val_data), self.run_settings()
+        )
         history, best, start = self._restore()
         validated = len(self.val_data) > 0
         if not validated:
@@ -255,7 +268,7 @@ class Trainer(ABC):
     def columns(self) -> list[str]:
         """The columns of ``history.tsv``."""
         pairs = [f"{split}_{m}" for m in self.metrics for split in ("train", "val")]
-        return ["epoch", *pairs, *self._learning_rates(), "seconds"]
+        return ["epoch", *pairs, *learning_rates(self.optimizers), "seconds"]
 
     def _build(self) -> None:
         torch.manual_seed(self.config.seed)
@@ -284,24 +297,24 @@ class Trainer(ABC):
 
     def _restore(self) -> tuple[list[dict[str, Any]], float, int]:
         """History, best selection value and first epoch to run: from ``last.pt`` when there is
-        one (a resume), else empty, after loading ``config.init_from`` when set."""
+        one of this run (a resume), else empty, after loading ``config.init_from`` when set."""
         last = self.out / "last.pt"
         configured = str(Path(self.config.init_from)) if self.config.init_from else None
-        if not last.exists():
+        state = load_checkpoint(last, self.signature) if last.exists() else None
+        if state is not None:
+            stale = stale_reason(state, self.run, self.config.epochs)
+            if stale is not None:
+                log.warning("%s: not resumed, %s; training afresh", last, stale)
+                state = None
+        if state is None:
             if configured is not None:
                 self.provenance = initialise_from(configured, self.signature, self.models)
                 log.info(
                     "initialised from %s (epoch %d)", configured, self.provenance["init_from_epoch"]
                 )
             return [], self.selection.worst, 1
-        state = restore(last, self.signature, self.models, self._stateful())
+        restore(state, last, self.models, self._stateful())
         self.provenance = dict(state.get("init_from", {}))
-        started = self.provenance.get("init_from")
-        if started != configured:
-            raise TrainingError(
-                f"{last}: this run started from {started or 'fresh weights'}, but init_from is "
-                f"now {configured}; restore the setting or delete the model folder"
-            )
         start = int(state["epoch"]) + 1
         log.info("resuming %s from epoch %d of %d", self.out, start, self.config.epochs)
         return [dict(row) for row in state["history"]], float(state["best_val"]), start
@@ -325,7 +338,7 @@ class Trainer(ABC):
         row: dict[str, Any] = {"epoch": epoch}
         for m in self.metrics:
             row[f"train_{m}"], row[f"val_{m}"] = train[m], val[m]
-        row.update(self._learning_rates())
+        row.update(learning_rates(self.optimizers))
         row["seconds"] = time.perf_counter() - tic
         history.append(row)
         value = row[f"{'val' if validated else 'train'}_{self.selection.metric}"]
@@ -337,7 +350,14 @@ class Trainer(ABC):
         for scheduler in self.schedulers.values():
             advance(scheduler, value)
         state = run_state(
-            self.signature, self.models, self._stateful(), history, best, epoch, self.provenance
+            self.signature,
+            self.run,
+            self.models,
+            self._stateful(),
+            history,
+            best,
+            epoch,
+            self.provenance,
         )
         save_atomic(state, self.out / "last.pt")
         self._log(row)
@@ -355,34 +375,12 @@ class Trainer(ABC):
             for index, raw in enumerate(bar, start=1):
                 inputs, targets = self.batch(raw)
                 values = step(inputs, targets)
-                self._check(values, training, index)
+                check_values(values, self.metrics, self.finite, training, (self.epoch, index))
                 n = self.samples(inputs)
                 for m in self.metrics:
                     totals[m] += float(values[m]) * n
                 count += n
         return {m: total / count for m, total in totals.items()}
-
-    def _check(self, values: dict[str, Value], training: bool, index: int) -> None:
-        """Stop on a missing metric or a non-finite guarded one, before this epoch's checkpoint,
-        so ``last.pt`` stays the last good epoch."""
-        kind = "training" if training else "validation"
-        missing = [m for m in self.metrics if m not in values]
-        if missing:
-            raise TrainingError(f"{type(self).__name__}: a {kind} step did not return {missing}")
-        for name in self.finite:
-            value = float(values[name])
-            if not math.isfinite(value):
-                raise TrainingError(
-                    f"non-finite {kind} {name} ({value}) at epoch {self.epoch}, batch {index}; "
-                    "the last good checkpoint is kept"
-                )
-
-    def _learning_rates(self) -> dict[str, float]:
-        """``lr`` of the one optimiser, or ``lr_<name>`` of each (first parameter group)."""
-        rates = {name: o.param_groups[0]["lr"] for name, o in self.optimizers.items()}
-        if len(rates) == 1:
-            return {"lr": next(iter(rates.values()))}
-        return {f"lr_{name}": rate for name, rate in rates.items()}
 
     def _log(self, row: dict[str, Any]) -> None:
         scores = ", ".join(

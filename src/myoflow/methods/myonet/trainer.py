@@ -10,6 +10,7 @@ non-finite-loss guard, the history) is the core's; its files are described in
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +82,7 @@ class MyoNetTrainer(Trainer):
         super().__init__(settings.config(), signature, train_data, val_data, out_dir, device)
         self.model = model
         self.loss_fn = DisplacementLoss(**settings.loss)
+        self.loss_fn_weights = dict(settings.loss)
 
     def build_models(self) -> dict[str, nn.Module]:
         """The network the stage built (seeded there, so its weights follow the config)."""
@@ -99,6 +101,21 @@ class MyoNetTrainer(Trainer):
         y, m = targets
         return self.loss_fn(outputs, y, m), {
             "accuracy": normalised_mse_accuracy(outputs.detach(), y)
+        }
+
+    def run_settings(self) -> dict[str, Any]:
+        """The loss weights, the target's construction and which slices (with their target's
+        file, for a tracker reference): a rerun after any of them changed starts afresh."""
+        samples = [
+            f"{r.cohort}/{r.key}/{os.path.basename(r.target) if r.target else ''}"
+            for data in (self.train_data, self.val_data)
+            for r in data.refs
+        ]
+        return {
+            "loss": dict(self.loss_fn_weights),
+            "augment": self.train_data.augment,
+            "margin_px": self.train_data.margin_px,
+            "samples": hashlib.sha256("\n".join(samples).encode()).hexdigest(),
         }
 
     def model_info(self) -> dict[str, Any]:
