@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,6 @@ import pytest
 import torch
 from support.toy_trainers import LinearTrainer, Regression, ScriptedTrainer
 
-from myoflow.core.train.checkpoint import TrainingError
 from myoflow.core.train.optim import OPTIMIZERS, OptimizerSpec, SchedulerSpec, build_optimizer
 from myoflow.core.train.spec import TrainConfig
 
@@ -118,8 +118,13 @@ def test_bad_scheduler_specs_are_refused(options: dict[str, Any], message: str) 
         SchedulerSpec(**options)
 
 
-def test_resuming_with_a_scheduler_the_run_did_not_have_is_refused(tmp_path: Path) -> None:
-    """The rates of the epochs already run would not be the configured schedule's."""
+def test_a_run_with_a_scheduler_it_did_not_have_is_trained_afresh(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rates of the epochs already run would not be the configured schedule's: the old run
+    is not resumed, and the history is the new schedule's from epoch 1."""
     rates(tmp_path, LinearTrainer, 2, scheduler=SchedulerSpec())
-    with pytest.raises(TrainingError, match=r"last\.pt: no schedulers state for \['all'\]"):
-        rates(tmp_path, LinearTrainer, 3, scheduler=SchedulerSpec("step"))
+    with caplog.at_level(logging.WARNING, logger="myoflow.train"):
+        again = rates(tmp_path, LinearTrainer, 3, scheduler=SchedulerSpec("step"))
+    assert "not resumed" in caplog.text and "core.scheduler." in caplog.text
+    assert again == rates(tmp_path / "fresh", LinearTrainer, 3, scheduler=SchedulerSpec("step"))

@@ -250,7 +250,7 @@ def test_model_table_and_checkpoint_layout(
     best = torch.load(uninterrupted / "best.pt", weights_only=True)
     assert list(best) == ["signature", "state_dict", "epoch", "val_loss"]
     last = torch.load(uninterrupted / "last.pt", weights_only=True)
-    assert list(last) == ["signature", "model", "optimizer", "history", "best_val", "epoch"]
+    assert list(last) == ["signature", "run", "model", "optimizer", "history", "best_val", "epoch"]
 
 
 def test_rerun_of_a_finished_training_changes_nothing(
