@@ -17,6 +17,7 @@ import pandas as pd
 from myoflow.io.shards import read_displacements, read_shard
 from myoflow.methods.myonet.stages import evaluated_splits
 from myoflow.record import SliceRecord
+from myoflow.references import References
 from myoflow.samples import read_splits, split_of
 from myoflow.tables import DISPLACEMENT_METRICS, STRAIN_CURVES, STRAIN_SUMMARY, TRUTH, ZERO
 
@@ -119,14 +120,7 @@ def evaluate_stage(
     nets = list(experiment["settings"]["nets"])
     if len(predictions) != len(nets):
         raise ValueError(f"{len(predictions)} prediction shard(s) for {len(nets)} networks")
-    tracker = experiment.get("tracker")
-    if tracker and len(tracked) != 1:
-        raise ValueError(f"reference {tracker!r} needs one tracking shard, got {len(tracked)}")
-    if not tracker and tracked:
-        raise ValueError(
-            f"a tracking shard was given, but the reference is {experiment['reference']!r}"
-        )
-    references = read_displacements(tracked[0]) if tracker else {}
+    references = References(experiment, tracked)
     lookup = split_of(read_splits([splits]))
     wanted = set(evaluated_splits(experiment))
     predicted = {net: read_displacements(p) for net, p in zip(nets, predictions)}
@@ -141,14 +135,10 @@ def evaluate_stage(
         missing = [net for net in nets if rec.key not in predicted[net]]
         if missing:
             raise rec.error(f"no prediction of {missing} for this slice")
-        reference, truth = None, None
-        if tracker:
-            if rec.key not in references:
-                untracked.append(rec.key)
-                continue
-            reference = references[rec.key]
-            if experiment["synthetic"].get(rec.cohort):
-                truth = rec.displacement
+        reference, truth = references.of(rec)
+        if reference is None:
+            untracked.append(rec.key)
+            continue
         m, c, s = evaluate_record(
             experiment,
             rec,
@@ -167,7 +157,7 @@ def evaluate_stage(
             "QC) and are not evaluated: %s",
             shard,
             len(untracked),
-            tracker,
+            references.tracker,
             ", ".join(untracked),
         )
     return {
