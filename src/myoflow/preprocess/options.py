@@ -1,7 +1,8 @@
 """The options of each preprocessing profile, checked once, with messages naming the config key.
 
 A profile's options arrive as the resolved block of config.yaml (``myoflow.config.profile_options``:
-defaults <- global ``preprocess:`` <- the cohort's own) and become a frozen dataclass here, so a
+defaults <- global ``preprocess:`` <- the cohort's own) and become a frozen dataclass through the
+one settings parser (``myoflow.settings.parse``: keys and types), then checks of their own, so a
 job fails at its start, naming ``preprocess`` (the crop profile's flat keys) or
 ``preprocess.<profile>`` and the key, rather than halfway through a shard. The defaults are the
 same as ``myoflow.config``'s and the schema's descriptions (a test keeps them equal).
@@ -10,7 +11,7 @@ same as ``myoflow.config``'s and the schema's descriptions (a test keeps them eq
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from myoflow.errors import ConfigError
@@ -18,6 +19,7 @@ from myoflow.preprocess.intensity import INTENSITY_MODES
 from myoflow.preprocess.roi import ROI_MODES
 from myoflow.preprocess.spatial import INTERPOLATIONS
 from myoflow.preprocess.temporal import TEMPORAL_MODES
+from myoflow.settings import parse
 
 
 class ProfileOptions:
@@ -27,17 +29,10 @@ class ProfileOptions:
 
     @classmethod
     def from_dict(cls, opts: Mapping[str, Any]) -> Self:
-        """Options from a plain dict; missing keys take the defaults, wrong ones raise ConfigError."""
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]  # subclasses are dataclasses
-        unknown = sorted(set(opts) - known)
-        if unknown:
-            raise ConfigError(
-                f"{cls.SECTION}: unknown option(s) {unknown}; allowed: {sorted(known)}"
-            )
-        values = dict(opts)
-        if "percentiles" in values:
-            values["percentiles"] = tuple(float(p) for p in values["percentiles"])
-        return cls(**values).check()
+        """Options from a plain dict: keys and types through ``myoflow.settings.parse`` (missing
+        keys take the defaults), then the checks across keys and modules (``problems``)."""
+        parsed: Self = parse(cls, opts, cls.SECTION)  # type: ignore[type-var]  # dataclasses
+        return parsed.check()
 
     def problems(self) -> list[str]:
         """What is wrong with the shared options (a subclass adds its own)."""
