@@ -1,7 +1,7 @@
 # MyoNet / ResMyoNet (paper 000): the paper's tables and figures. Training, prediction and
 # evaluation run on the generic rules of experiments.smk (myoflow.methods.myonet).
 MYONET_UNIT = mf_experiment.method_of("myonet")
-MYONET_RE = "|".join(experiments_of("myonet")) or "(?!x)x"
+MYONET_RE = _alternatives(experiments_of("myonet"))
 
 
 rule myonet_paper_tables:
@@ -21,7 +21,10 @@ rule myonet_paper_tables:
             )
             for name in MYONET_UNIT.report_tables
         },
-        tsv=expand(f"{RESULTS}/experiments/{{{{exp}}}}/tables/{{name}}.tsv", name=MYONET_UNIT.report_tables),
+        tsv=expand(
+            f"{RESULTS}/experiments/{{{{exp}}}}/tables/{{name}}.tsv",
+            name=MYONET_UNIT.report_tables,
+        ),
     log:
         f"{RESULTS}/logs/experiments/{{exp}}/paper_tables.log",
     params:
@@ -63,7 +66,10 @@ rule myonet_figures:
             )
             for name in MYONET_UNIT.report_figures
         },
-        svg=expand(f"{RESULTS}/experiments/{{{{exp}}}}/figures/{{name}}.svg", name=MYONET_UNIT.report_figures),
+        svg=expand(
+            f"{RESULTS}/experiments/{{{{exp}}}}/figures/{{name}}.svg",
+            name=MYONET_UNIT.report_figures,
+        ),
     log:
         f"{RESULTS}/logs/experiments/{{exp}}/figures.log",
     params:
