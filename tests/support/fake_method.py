@@ -1,0 +1,65 @@
+"""A method unit without networks, for the generic stages' unit tests: its evaluation returns
+whatever table set a test puts in ``TABLES``, and its stages record how they were called."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from myoflow.methods.base import Method, Path, TrainingData
+
+
+@dataclass(frozen=True)
+class FakeSettings:
+    models: tuple[str, ...] = ("a", "b")
+
+
+class Fake(Method):
+    settings_class = FakeSettings
+    eval_tables = ("first", "second")
+
+    def __init__(self) -> None:
+        self.tables: dict[str, pd.DataFrame] = {}
+        self.calls: list[tuple[str, Any]] = []
+
+    def models(self, experiment: Mapping[str, Any]) -> list[str]:
+        return list(experiment["settings"]["models"])
+
+    def train(
+        self,
+        experiment: Mapping[str, Any],
+        model: str,
+        data: TrainingData,
+        out_dir: Path,
+        device: str | None = None,
+    ) -> None:
+        self.calls.append(("train", model))
+
+    def predict(
+        self,
+        experiment: Mapping[str, Any],
+        model: str,
+        weights: Path,
+        shard: Path,
+        splits: Path,
+        out: Path,
+        device: str | None = None,
+    ) -> None:
+        self.calls.append(("predict", model))
+
+    def evaluate(
+        self,
+        experiment: Mapping[str, Any],
+        shard: Path,
+        splits: Path,
+        predictions: Mapping[str, Path],
+        tracked: Sequence[Path] = (),
+    ) -> dict[str, pd.DataFrame]:
+        self.calls.append(("evaluate", dict(predictions)))
+        return self.tables
+
+
+METHOD = Fake()
