@@ -1,7 +1,8 @@
 """MyoNet / ResMyoNet training (paper 000) as hooks of the one trainer (``myoflow.core.train``).
 
-What is MyoNet's here: the training subset of its settings (``myoflow.methods.myonet.settings``), batches of
-``(cine, scaled displacement, ED myocardium mask)`` from ``DisplacementDataset``, paper 000's loss
+What is MyoNet's here: the training subset of its settings (``myoflow.methods.myonet.settings``),
+batches of ``(cine, scaled displacement, ED myocardium mask)`` from ``DisplacementDataset``,
+paper 000's loss
 and its "accuracy" as the second history metric, and the ``model.tsv`` columns of the paper's
 timing table. Everything else (selection on the validation loss, checkpoints, exact resume, the
 non-finite-loss guard, the history) is the core's; its files are described in
@@ -83,6 +84,7 @@ class MyoNetTrainer(Trainer):
         self.model = model
         self.loss_fn = DisplacementLoss(**settings.loss)
         self.loss_fn_weights = dict(settings.loss)
+        self.datasets = (train_data, val_data)
 
     def build_models(self) -> dict[str, nn.Module]:
         """The network the stage built (seeded there, so its weights follow the config)."""
@@ -108,18 +110,18 @@ class MyoNetTrainer(Trainer):
         file, for a tracker reference): a rerun after any of them changed starts afresh."""
         samples = [
             f"{r.cohort}/{r.key}/{os.path.basename(r.target) if r.target else ''}"
-            for data in (self.train_data, self.val_data)
+            for data in self.datasets
             for r in data.refs
         ]
         return {
             "loss": dict(self.loss_fn_weights),
-            "augment": self.train_data.augment,
-            "margin_px": self.train_data.margin_px,
+            "augment": self.datasets[0].augment,
+            "margin_px": self.datasets[0].margin_px,
             "samples": hashlib.sha256("\n".join(samples).encode()).hexdigest(),
         }
 
     def model_info(self) -> dict[str, Any]:
-        """The columns paper 000's timing table reads (``report.paper000.timing_table``)."""
+        """The columns paper 000's timing table reads (``paper000.timing_table``)."""
         return {
             "net": self.signature["net"],
             "parameters": count_parameters(self.model),
