@@ -2,9 +2,8 @@
 
 What is MyoNet's here: the training subset of its settings (``myoflow.methods.myonet.settings``),
 batches of ``(cine, scaled displacement, ED myocardium mask)`` from ``DisplacementDataset``,
-paper 000's loss
-and its "accuracy" as the second history metric, and the ``model.tsv`` columns of the paper's
-timing table. Everything else (selection on the validation loss, checkpoints, exact resume, the
+paper 000's loss and its "accuracy" as the second history metric, what a resumed run must share
+(``run_settings``), and the ``model.tsv`` columns of the paper's timing table. Everything else (selection on the validation loss, checkpoints, exact resume, the
 non-finite-loss guard, the history) is the core's; its files are described in
 ``myoflow.core.train.checkpoint``.
 """
