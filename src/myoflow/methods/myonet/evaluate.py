@@ -41,13 +41,12 @@ def evaluate_record(
     rec: SliceRecord,
     split: str,
     predictions: dict[str, np.ndarray],
-    reference: np.ndarray | None = None,
+    reference: np.ndarray,
     truth: np.ndarray | None = None,
 ) -> tuple[list[dict[str, Any]], list[pd.DataFrame], list[pd.DataFrame]]:
     """Metrics rows, strain curves and strain summaries of one slice for every method.
 
-    The reference is ``reference`` (a tracked displacement) when given, else the record's own
-    displacement. With ``truth`` (the phantom's exact motion, when it is not itself the
+    ``reference`` is the slice's reference motion (``myoflow.references``). With ``truth`` (the phantom's exact motion, when it is not itself the
     reference) every network, the reference under the tracker's name and the zero baseline are
     also measured ``against: truth``, and the strain tables gain the method ``truth``.
 
@@ -60,10 +59,6 @@ def evaluate_record(
     from myoflow.samples import ed_mask
     from myoflow.strain.analysis import es_frame_of, slice_strain
 
-    if reference is None:
-        if rec.displacement is None:
-            raise rec.error("the reference displacement is missing", "displacement")
-        reference = rec.displacement
     ref = reference.astype(np.float64)
     mask = ed_mask(rec)
     d = float(experiment["settings"]["max_displacement_mm"])
@@ -118,12 +113,10 @@ def evaluate_stage(
     method is also measured against the exact motion (``evaluate_record``).
     """
     nets = list(experiment["settings"]["nets"])
-    if len(predictions) != len(nets):
-        raise ValueError(f"{len(predictions)} prediction shard(s) for {len(nets)} networks")
     references = References(experiment, tracked)
     lookup = split_of(read_splits([splits]))
     wanted = set(evaluated_splits(experiment))
-    predicted = {net: read_displacements(p) for net, p in zip(nets, predictions)}
+    predicted = {net: read_displacements(p) for net, p in zip(nets, predictions, strict=True)}
     metrics: list[dict[str, Any]] = []
     curves: list[pd.DataFrame] = []
     summaries: list[pd.DataFrame] = []

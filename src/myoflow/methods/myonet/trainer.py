@@ -82,7 +82,7 @@ class MyoNetTrainer(Trainer):
         super().__init__(settings.config(), signature, train_data, val_data, out_dir, device)
         self.model = model
         self.loss_fn = DisplacementLoss(**settings.loss)
-        self.loss_fn_weights = dict(settings.loss)
+        self.settings = settings
         self.datasets = (train_data, val_data)
 
     def build_models(self) -> dict[str, nn.Module]:
@@ -113,7 +113,7 @@ class MyoNetTrainer(Trainer):
             for r in data.refs
         ]
         return {
-            "loss": dict(self.loss_fn_weights),
+            "loss": dict(self.settings.loss),
             "augment": self.datasets[0].augment,
             "margin_px": self.datasets[0].margin_px,
             "samples": hashlib.sha256("\n".join(samples).encode()).hexdigest(),

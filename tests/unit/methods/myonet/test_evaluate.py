@@ -63,7 +63,7 @@ def test_record_with_truth_measures_every_method_against_it(
 def test_truth_reference_has_no_truth_rows(tagged_records_list: list[SliceRecord]) -> None:
     rec = tagged_records_list[0]
     metrics, _, summaries = evaluate_record(
-        _experiment("truth"), rec, "test", {"myonet": rec.displacement}
+        _experiment("truth"), rec, "test", {"myonet": rec.displacement}, rec.displacement
     )
     assert [(m["method"], m["against"]) for m in metrics] == [
         ("myonet", "reference"),
