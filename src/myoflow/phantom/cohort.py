@@ -8,12 +8,11 @@ from (seed, subject index, slice index) alone: any shard can be (re)made without
 Random streams (``numpy.random.SeedSequence`` entropy): ``[seed, 0]`` permutes the group
 assignment; ``[seed, 1, i]`` draws subject i's anatomy, physiology and group effect (in that
 order, so a subject's anatomy does not depend on its group); ``[seed, 2, i, j]`` draws slice j's
-surroundings and noise.
+surroundings and noise; ``[seed, 3, i]`` draws what realism adds (the acquired frame count when
+``frames`` is a range, the ES phase, heart shift and base descent), so the ideal phantom's draws
+never change.
 
-Groups get exact sizes (fractions by largest remainder, or the given counts), shuffled by the seed.
-Group effects: ``global_scale`` multiplies the contraction amplitude everywhere (in-plane and
-longitudinal); each sector removes ``severity`` of it at its centre (see ``motion.Sector``). Any
-numeric value may be a number or ``[lo, hi]``, drawn uniformly per subject.
+Groups and their effects are drawn by ``myoflow.phantom.groups``.
 """
 
 from __future__ import annotations
@@ -25,11 +24,15 @@ from typing import Any
 import numpy as np
 
 from myoflow.phantom.anatomy import build_anatomy
+from myoflow.phantom.groups import Effects, assign_groups, draw_effects
+from myoflow.phantom.heart import SliceMotion
 from myoflow.phantom.images import Imaging, degrade, render
-from myoflow.phantom.motion import LVMotion, Sector
+from myoflow.phantom.motion import LVMotion
+from myoflow.phantom.realism import Realism, bias_field, realism
 from myoflow.phantom.species import (
     BLOOD_WASHOUT_RR,
     RV_WIDTH,
+    LVGeometry,
     SpeciesPreset,
     Subject,
     preset,
@@ -56,6 +59,7 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "tagging": {},
     "ellipticity": 0.0,
     "twist_deg": [2, 6],
+    "realism": "ideal",
     "groups": {"all": {"fraction": 1.0}},
     "shard_size": 200,
 }
@@ -65,43 +69,6 @@ TAGGING_DEFAULTS: dict[str, Any] = {"pattern": "1-3-3-1", "spacing_mm": None, "a
 # crescent on the left stays in view, plus a per-subject jitter of up to this fraction of the FOV.
 LATERAL_SHIFT = 0.25
 CENTER_JITTER_FOV = 0.03
-
-# Typical designs as group dictionaries (the `groups:` of a cohort entry; config.yaml uses them).
-GROUP_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    # Dahl SS rats, sham vs radiation therapy: |Ecc| about 15-30 % lower, most in the lateral wall.
-    "rat_sham_vs_rt": {
-        "sham": {"fraction": 0.5},
-        "rt": {
-            "fraction": 0.5,
-            "global_scale": [0.8, 0.9],
-            "sectors": [{"center_deg": 0, "width_deg": 120, "severity": [0.2, 0.4]}],
-        },
-    },
-    # UK Biobank-like humans: reference, hypertension (septal), diabetes (global, about 15 %),
-    # previous infarction (a regional, nearly akinetic sector).
-    "human_ukb": {
-        "reference": {"fraction": 0.4},
-        "hypertension": {
-            "fraction": 0.2,
-            "sectors": [{"center_deg": 180, "width_deg": 100, "severity": [0.2, 0.35]}],
-        },
-        "diabetes": {"fraction": 0.2, "global_scale": [0.82, 0.88]},
-        "infarction": {
-            "fraction": 0.2,
-            "sectors": [{"center_deg": [250, 290], "width_deg": [60, 90], "severity": [0.8, 1.0]}],
-        },
-    },
-}
-
-
-@dataclass(frozen=True)
-class Effects:
-    """A subject's draws from the cohort-wide ranges and its group's effect."""
-
-    twist_deg: float
-    ellipticity: float
-    global_scale: float
-    sectors: tuple[Sector, ...]
 
 
 @dataclass(frozen=True)
@@ -124,6 +91,44 @@ class SliceSpec:
     rv_insertion_deg: tuple[float, float]
     rv_width_mm: float
     covariates: dict[str, Any] = field(default_factory=dict, compare=False)
+    realism: Realism = field(default_factory=Realism)
+    #: The LV geometry (for through-plane motion), the base's peak descent and the heart's peak
+    #: translation (x, y) in mm.
+    geometry: LVGeometry | None = None
+    descent_mm: float = 0.0
+    shift_mm: tuple[float, float] = (0.0, 0.0)
+
+    def slice_motion(self) -> SliceMotion:
+        """The motion the imaging plane sees (``motion`` itself when realism adds none)."""
+        return SliceMotion(
+            self.motion, self.geometry, self.slice_location_mm, self.descent_mm, self.shift_mm
+        )
+
+
+@dataclass(frozen=True)
+class Acquired:
+    """A subject's draws of the ``[seed, 3, i]`` stream (see the module docstring)."""
+
+    frames: int
+    es_phase: float
+    shift_mm: tuple[float, float]
+    base_descent: float
+
+
+def _acquired(cfg: dict[str, Any], index: int, subject: Subject, real: Realism) -> Acquired:
+    rng = np.random.default_rng([int(cfg["seed"]), 3, index])
+    frames = cfg["frames"]
+    n = int(rng.integers(frames[0], frames[1] + 1)) if isinstance(frames, list) else int(frames)
+    if real.name == "ideal":
+        return Acquired(n, subject.es_phase, (0.0, 0.0), 0.0)
+    es_phase = float(rng.uniform(*real.es_phase))
+    _, r1_mid, _ = subject.geometry.slice("mid")
+    shift = float(rng.uniform(*real.heart_shift)) * r1_mid
+    direction = float(rng.uniform(0.0, 2.0 * math.pi))
+    descent = float(rng.uniform(*real.base_descent)) * subject.geometry.endo_length_mm
+    return Acquired(
+        n, es_phase, (shift * math.cos(direction), shift * math.sin(direction)), descent
+    )
 
 
 def with_defaults(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -137,38 +142,6 @@ def n_slices(cfg: dict[str, Any]) -> int:
     """Number of slices of a cohort (subjects x slices), without sampling anything."""
     full = with_defaults(cfg)
     return int(full["subjects"]) * len(full["slices"])
-
-
-def _draw(value: Any, rng: np.random.Generator) -> float:
-    """A number as is, or a uniform draw from ``[lo, hi]``."""
-    if isinstance(value, (list, tuple)):
-        lo, hi = (float(v) for v in value)
-        return float(rng.uniform(lo, hi))
-    return float(value)
-
-
-def group_sizes(groups: dict[str, dict[str, Any]], subjects: int) -> dict[str, int]:
-    """Exact group sizes: given counts, or fractions rounded by the largest remainder."""
-    names = list(groups)
-    if all("count" in groups[g] for g in names):
-        return {g: int(groups[g]["count"]) for g in names}
-    fractions = [float(groups[g].get("fraction", 1.0 / len(names))) for g in names]
-    exact = [f * subjects for f in fractions]
-    sizes = [math.floor(e) for e in exact]
-    order = sorted(range(len(names)), key=lambda i: (sizes[i] - exact[i], i))
-    for i in order[: subjects - sum(sizes)]:
-        sizes[i] += 1
-    return dict(zip(names, sizes))
-
-
-def assign_groups(groups: dict[str, dict[str, Any]], subjects: int, seed: int) -> list[str]:
-    """Group of each subject: exact sizes, order shuffled by the cohort seed."""
-    sizes = group_sizes(groups, subjects)
-    if sum(sizes.values()) != subjects:
-        raise ValueError(f"group sizes {sizes} do not add up to {subjects} subjects")
-    labels = [g for g, size in sizes.items() for _ in range(size)]
-    perm = np.random.default_rng([seed, 0]).permutation(subjects)
-    return [labels[i] for i in perm]
 
 
 def _covariates(
@@ -222,12 +195,20 @@ def _subject_slices(
 ) -> list[SliceSpec]:
     """The specs of one subject's slices: one LV geometry, one acquisition, per-slice cuts."""
     species = preset(cfg["species"])
+    real = realism(cfg["realism"], species.name)
+    acquired = _acquired(cfg, index, subject, real)
     matrix = int(cfg["matrix"] or species.matrix)
     px = subject.pixel_mm
     fov = matrix * px
     tag_cfg = cfg["tagging"]
+    n_frames = acquired.frames
     # ES on a frame, so that the sampled series reaches the peak strain the subject was given.
-    timing = TimingCurve(es_phase=round(subject.es_phase * cfg["frames"]) / cfg["frames"])
+    timing = TimingCurve(es_phase=round(acquired.es_phase * n_frames) / n_frames)
+    washout_ms = (
+        BLOOD_WASHOUT_RR * subject.rr_ms
+        if real.washout_frames is None
+        else real.washout_frames * subject.rr_ms / n_frames
+    )
     specs = []
     for j, position in enumerate(cfg["slices"]):
         r0, r1, z = subject.geometry.slice(position)
@@ -267,12 +248,24 @@ def _subject_slices(
             tags=tags,
             t1_tissue_ms=species.t1_myocardium_ms,
             t1_fat_ms=species.t1_fat_ms,
-            t1_blood_ms=BLOOD_WASHOUT_RR * subject.rr_ms,
+            t1_blood_ms=washout_ms,
+            readout_flip_deg=real.readout_flip_deg,
+            readouts_per_frame=real.readouts_per_frame,
+            inflow_gain=real.inflow_gain,
+            bias_field=real.bias_field,
+            myocardium_texture=real.myocardium_texture,
+            blood_texture=real.blood_texture,
         )
+        # the base descends by the whole amount, the apex not at all
+        descent = acquired.base_descent * (1.0 - z / subject.geometry.epi_length_mm)
         extra = {
             "es_phase": timing.es_phase,
             "tag_pattern": tags.pattern,
             "tag_spacing_mm": tags.spacing_mm,
+            "realism": real.name,
+            "acquired_frames": n_frames,
+            "heart_shift_mm": math.hypot(*acquired.shift_mm),
+            "through_plane_mm": descent,
         }
         specs.append(
             SliceSpec(
@@ -283,7 +276,7 @@ def _subject_slices(
                 position=position,
                 group=group,
                 seed=int(cfg["seed"]),
-                frames=int(cfg["frames"]),
+                frames=n_frames,
                 rr_ms=subject.rr_ms,
                 slice_location_mm=z,
                 motion=motion,
@@ -292,6 +285,10 @@ def _subject_slices(
                 rv_insertion_deg=(subject.rv_anterior_deg, subject.rv_inferior_deg),
                 rv_width_mm=RV_WIDTH[position] * r1,
                 covariates=_covariates(species, subject, effects, motion, extra),
+                realism=real,
+                geometry=subject.geometry,
+                descent_mm=descent,
+                shift_mm=acquired.shift_mm,
             )
         )
     return specs
@@ -318,20 +315,7 @@ def plan(
     for i in range(first, last):
         rng = np.random.default_rng([seed, 1, i])
         subject = sample_subject(species, rng)
-        effect_cfg = full["groups"][groups[i]]
-        effects = Effects(
-            twist_deg=_draw(full["twist_deg"], rng),
-            ellipticity=_draw(full["ellipticity"], rng),
-            global_scale=_draw(effect_cfg.get("global_scale", 1.0), rng),
-            sectors=tuple(
-                Sector(
-                    _draw(sec["center_deg"], rng),
-                    _draw(sec["width_deg"], rng),
-                    _draw(sec["severity"], rng),
-                )
-                for sec in effect_cfg.get("sectors", [])
-            ),
-        )
+        effects = draw_effects(full, full["groups"][groups[i]], rng)
         specs.extend(_subject_slices(cohort_name, full, i, groups[i], subject, effects, rng))
     offset = first * per_subject
     return specs[start - offset : stop - offset]
@@ -341,14 +325,17 @@ def generate(spec: SliceSpec) -> SliceRecord:
     """The validated record of one planned slice: images, masks and exact motion truth."""
     rng = np.random.default_rng([spec.seed, 2, spec.subject_index, spec.slice_index])
     anatomy_rng, cine_rng, tagged_rng = rng.spawn(3)
-    motion, imaging = spec.motion, spec.imaging
+    motion, imaging = spec.slice_motion(), spec.imaging
     s = spec.timing.frames(spec.frames)
     times = np.arange(spec.frames) * spec.rr_ms / spec.frames
     fov = imaging.matrix * imaging.pixel_mm
-    anatomy = build_anatomy(motion, spec.rv_insertion_deg, spec.rv_width_mm, fov, anatomy_rng)
+    anatomy = build_anatomy(
+        spec.motion, spec.rv_insertion_deg, spec.rv_width_mm, fov, anatomy_rng, spec.realism
+    )
     cine, tagged, mask = render(motion, anatomy, imaging, s, times)
-    cine = degrade(cine, mask[0], imaging, cine_rng)
-    tagged = degrade(tagged, mask[0], imaging, tagged_rng)
+    coil = bias_field(mask.shape[1:], imaging.bias_field, anatomy_rng)
+    cine = degrade(cine, mask[0], imaging, cine_rng, coil)
+    tagged = degrade(tagged, mask[0], imaging, tagged_rng, coil)
 
     spacing = (imaging.pixel_mm, imaging.pixel_mm)
     rv_insertion = motion.wall_point(np.asarray(spec.rv_insertion_deg), np.ones(2))

@@ -10,6 +10,12 @@ partial-volume signal of a pixel with a box response); the myocardium mask is th
 of the same samples. Points beyond the motion's static radius never move: their values are
 computed once and only their tag relaxation changes per frame.
 
+Realism (``myoflow.phantom.realism``): the motion is a ``SliceMotion`` (through-plane levels and
+a heart translation; each frame labels its material with the radii of the level it came from),
+papillary muscles and trabeculae image like myocardium and keep their tags (tissue T1), blood may
+be brighter by inflow in the tagged series, textures may be stronger, and a coil-sensitivity
+field multiplies both series before the noise.
+
 Degradation, in acquisition order: an optional Gaussian k-space filter, then Rician noise (the
 magnitude of the image plus complex white Gaussian noise). ``kspace_blur = b`` keeps k-space
 weighted by ``exp(-|k|^2 / (2 sigma_k^2))`` with ``sigma_k = (1 - b) k_max`` (k_max the Nyquist
@@ -26,26 +32,27 @@ import numpy as np
 
 from myoflow.phantom import anatomy as an
 from myoflow.phantom.anatomy import Anatomy
-from myoflow.phantom.motion import LVMotion
+from myoflow.phantom.heart import SliceMotion
 from myoflow.phantom.tagging import TagGrid, relaxation
 
 # Intensity (base, relative texture amplitude) per anatomy label, in label order:
-# AIR, TISSUE, FAT, LUNG, LIVER, LV_BLOOD, MYOCARDIUM, RV_BLOOD, RV_WALL.
+# AIR, TISSUE, FAT, LUNG, LIVER, LV_BLOOD, MYOCARDIUM, RV_BLOOD, RV_WALL, PAPILLARY (papillary
+# muscles and trabeculae image like myocardium).
 # bSSFP: bright blood, dark myocardium (T2/T1 contrast); FLASH (spoiled GRE): blood bright only by
 # inflow, less contrast; the tagged series (spoiled GRE, proton-density-like) keeps myocardium
 # bright enough to carry visible tags.
 CONTRASTS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "bssfp": (
-        (0.0, 0.40, 0.85, 0.06, 0.35, 1.00, 0.30, 0.95, 0.30),
-        (0.0, 0.25, 0.05, 0.30, 0.10, 0.02, 0.05, 0.02, 0.05),
+        (0.0, 0.40, 0.85, 0.06, 0.35, 1.00, 0.30, 0.95, 0.30, 0.30),
+        (0.0, 0.25, 0.05, 0.30, 0.10, 0.02, 0.05, 0.02, 0.05, 0.05),
     ),
     "flash": (
-        (0.0, 0.35, 0.90, 0.05, 0.30, 0.75, 0.35, 0.70, 0.35),
-        (0.0, 0.25, 0.05, 0.30, 0.10, 0.03, 0.05, 0.03, 0.05),
+        (0.0, 0.35, 0.90, 0.05, 0.30, 0.75, 0.35, 0.70, 0.35, 0.35),
+        (0.0, 0.25, 0.05, 0.30, 0.10, 0.03, 0.05, 0.03, 0.05, 0.05),
     ),
     "tagged": (
-        (0.0, 0.35, 0.80, 0.05, 0.30, 0.55, 0.50, 0.50, 0.45),
-        (0.0, 0.25, 0.05, 0.30, 0.10, 0.03, 0.05, 0.03, 0.05),
+        (0.0, 0.35, 0.80, 0.05, 0.30, 0.55, 0.50, 0.50, 0.45, 0.50),
+        (0.0, 0.25, 0.05, 0.30, 0.10, 0.03, 0.05, 0.03, 0.05, 0.05),
     ),
 }
 
@@ -64,6 +71,14 @@ class Imaging:
     t1_fat_ms: float = 450.0
     t1_blood_ms: float = 20.0
     readout_flip_deg: float = 0.0
+    readouts_per_frame: int = 1
+    #: Brightness of (untagged, inflowing) blood in the tagged series over the table's.
+    inflow_gain: float = 1.0
+    #: Peak-to-peak amplitude of the coil-sensitivity field (``realism.bias_field``).
+    bias_field: float = 0.0
+    #: Texture amplitudes of myocardium (and pool tissue) and of blood; None = the table's.
+    myocardium_texture: float | None = None
+    blood_texture: float | None = None
     supersample: int = 3
 
     def __post_init__(self) -> None:
@@ -81,8 +96,20 @@ class Imaging:
         return t1
 
 
-def _intensity(table: str, labels: np.ndarray, texture: np.ndarray) -> np.ndarray:
-    base, amp = (np.asarray(v, dtype=np.float32) for v in CONTRASTS[table])
+def _tables(imaging: Imaging, table: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(base, texture amplitude)`` per label of one contrast, with the imaging's overrides."""
+    base, amp = (np.array(v, dtype=np.float32) for v in CONTRASTS[table])
+    if table == "tagged":
+        base[[an.LV_BLOOD, an.RV_BLOOD]] *= imaging.inflow_gain
+    if imaging.myocardium_texture is not None:
+        amp[[an.MYOCARDIUM, an.PAPILLARY]] = imaging.myocardium_texture
+    if imaging.blood_texture is not None:
+        amp[[an.LV_BLOOD, an.RV_BLOOD]] = imaging.blood_texture
+    return base, amp
+
+
+def _intensity(tables: tuple[np.ndarray, np.ndarray], labels: np.ndarray, texture: np.ndarray):
+    base, amp = tables
     return np.maximum(base[labels] * (1.0 + amp[labels] * texture), 0.0)
 
 
@@ -96,7 +123,7 @@ def _block_mean(values: np.ndarray, n: int, ss: int) -> np.ndarray:
 
 
 def render(
-    motion: LVMotion,
+    motion: SliceMotion,
     anatomy: Anatomy,
     imaging: Imaging,
     s_frames: np.ndarray,
@@ -113,12 +140,15 @@ def render(
 
     labels = anatomy.labels(xc, yc, psi, xx, yy)
     texture = anatomy.texture(xx, yy)
-    cine_fine = _intensity(imaging.contrast, labels, texture)
-    tag_base = _intensity("tagged", labels, texture)
+    cine_tables, tag_tables = _tables(imaging, imaging.contrast), _tables(imaging, "tagged")
+    cine_fine = _intensity(cine_tables, labels, texture)
+    tag_base = _intensity(tag_tables, labels, texture)
     mz0 = imaging.tags.mz0(xx, yy)
     offset, gain = (
         v.astype(np.float32)
-        for v in relaxation(times_ms, imaging.t1_by_label, imaging.readout_flip_deg)
+        for v in relaxation(
+            times_ms, imaging.t1_by_label, imaging.readout_flip_deg, imaging.readouts_per_frame
+        )
     )
 
     n_t = len(s_frames)
@@ -128,11 +158,11 @@ def render(
     for k, s in enumerate(s_frames):
         mxc, myc, mpsi = motion.inverse_circular(xm, ym, float(s))
         mx, my = motion.from_circular(mxc, myc)
-        lab = anatomy.labels(mxc, myc, mpsi, mx, my)
+        lab = anatomy.labels(mxc, myc, mpsi, mx, my, radii=motion.radii(float(s)))
         tex = anatomy.texture(mx, my)
         labels[moving] = lab
-        cine_fine[moving] = _intensity(imaging.contrast, lab, tex)
-        tag_base[moving] = _intensity("tagged", lab, tex)
+        cine_fine[moving] = _intensity(cine_tables, lab, tex)
+        tag_base[moving] = _intensity(tag_tables, lab, tex)
         mz0[moving] = imaging.tags.mz0(mx, my)
         mz = offset[k][labels] + gain[k][labels] * mz0
         cine[k] = _block_mean(cine_fine, n, ss)
@@ -162,10 +192,15 @@ def rician(images: np.ndarray, sigma: float, rng: np.random.Generator) -> np.nda
 
 
 def degrade(
-    images: np.ndarray, mask_ed: np.ndarray, imaging: Imaging, rng: np.random.Generator
+    images: np.ndarray,
+    mask_ed: np.ndarray,
+    imaging: Imaging,
+    rng: np.random.Generator,
+    coil: np.ndarray | None = None,
 ) -> np.ndarray:
-    """k-space blur then Rician noise at ``imaging.snr`` (mean ED myocardium signal / sigma)."""
-    out = kspace_filter(images, imaging.kspace_blur)
+    """Coil sensitivity ``coil`` (``[H, W]``), k-space blur, then Rician noise at ``imaging.snr``
+    (mean ED myocardium signal / sigma, after the coil's weighting)."""
+    out = kspace_filter(images if coil is None else images * coil, imaging.kspace_blur)
     if imaging.snr is None:
         return out
     sigma = float(out[0][mask_ed.astype(bool)].mean()) / imaging.snr

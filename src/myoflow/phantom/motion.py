@@ -314,11 +314,18 @@ class LVMotion:
         return np.stack([x, y], axis=-1)
 
     @cached_property
+    def reach_mm(self) -> float:
+        """Largest deformed epicardial radius over the cycle (circular coordinates)."""
+        return max(self._twist_radii(float(s))[2] for s in _S_CHECK)
+
+    @cached_property
     def static_radius_mm(self) -> float:
         """Circular radius beyond which every point is at rest at every s (map = identity)."""
-        reach = max(self._twist_radii(float(s))[2] for s in _S_CHECK)
         return float(
-            max(np.sqrt(self.r_epi_mm**2 + self._blend_area), reach + self.blend * self.r_epi_mm)
+            max(
+                np.sqrt(self.r_epi_mm**2 + self._blend_area),
+                self.reach_mm + self.blend * self.r_epi_mm,
+            )
         )
 
     def wall_point(self, angle_deg: np.ndarray, fraction: np.ndarray) -> np.ndarray:

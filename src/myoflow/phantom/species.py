@@ -106,9 +106,14 @@ class LVGeometry:
     def slice(self, position: str) -> tuple[float, float, float]:
         """``(R0, R1, z)``: ED endo and epi radius of the slice at ``position`` and its depth."""
         z = SLICE_FRACTION[position] * self.endo_length_mm
+        return (*self.radii_at(z), z)
+
+    def radii_at(self, z_mm: float) -> tuple[float, float]:
+        """ED endo and epi radius of the cut at depth ``z_mm`` (the basal plane's above it)."""
+        z = max(z_mm, 0.0)
         r0 = self.endo_equator_mm * math.sqrt(1.0 - (z / self.endo_length_mm) ** 2)
         r1 = self.epi_equator_mm * math.sqrt(1.0 - (z / self.epi_length_mm) ** 2)
-        return r0, r1, z
+        return r0, r1
 
     def rotation_fraction(self, z_mm: float) -> float:
         """Position between base (0) and apex (1) used to interpolate the rigid rotation."""

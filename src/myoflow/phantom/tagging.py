@@ -149,12 +149,17 @@ class TagGrid:
 
 
 def relaxation(
-    times_ms: np.ndarray, t1_ms: float | np.ndarray, readout_flip_deg: float = 0.0
+    times_ms: np.ndarray,
+    t1_ms: float | np.ndarray,
+    readout_flip_deg: float = 0.0,
+    readouts_per_frame: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(offset, gain)`` per frame: ``Mz(t_k) = offset[k] + gain[k] * Mz0`` (M0 = 1).
 
     T1 recovery between events, ``Mz(t) = Mz(t0) e^(-dt/T1) + (1 - e^(-dt/T1))``, and, when
-    ``readout_flip_deg`` > 0, each frame's readout leaves ``cos(flip)`` of Mz after it is imaged.
+    ``readout_flip_deg`` > 0, each frame's ``readouts_per_frame`` RF pulses (the k-space lines of
+    a segmented acquisition acquired in that frame of each heartbeat) leave ``cos(flip)^n`` of Mz
+    after it is imaged.
     Tagging happens at t = 0; times must be non-negative and non-decreasing. ``t1_ms`` may be an
     array (a T1 map); the outputs are then ``[T, *t1.shape]``.
     """
@@ -162,7 +167,7 @@ def relaxation(
     if np.any(times < 0) or np.any(np.diff(times) < 0):
         raise ValueError("frame times must be non-negative and non-decreasing")
     t1 = np.asarray(t1_ms, dtype=float)
-    depletion = math.cos(math.radians(readout_flip_deg))
+    depletion = math.cos(math.radians(readout_flip_deg)) ** readouts_per_frame
     offset = np.empty((len(times),) + t1.shape)
     gain = np.empty_like(offset)
     off, g, t_prev = np.zeros(t1.shape), np.ones(t1.shape), 0.0

@@ -15,7 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from myoflow.phantom.heart import SliceMotion
 from myoflow.phantom.motion import LVMotion
+
+#: The truth of a rendered slice comes from the motion its plane sees; an ``LVMotion`` is the
+#: same thing without through-plane motion or heart shift.
+Motion = SliceMotion | LVMotion
 from myoflow.record import LANDMARK_LINES, LANDMARK_POINTS, SliceRecord
 from myoflow.strain.aha import landmark_line_angles_deg
 
@@ -30,7 +35,7 @@ def pixel_centres_mm(n_rows: int, n_cols: int, pixel_mm: float) -> np.ndarray:
 
 
 def displacement(
-    motion: LVMotion, s_frames: np.ndarray, shape: tuple[int, int], pixel_mm: float
+    motion: Motion, s_frames: np.ndarray, shape: tuple[int, int], pixel_mm: float
 ) -> np.ndarray:
     """``[T, 2, H, W]`` float64 Lagrangian displacement of every pixel centre from ED.
 
@@ -46,7 +51,7 @@ def displacement(
 
 
 def strain_maps(
-    motion: LVMotion, s_frames: np.ndarray, mask_ed: np.ndarray, pixel_mm: float
+    motion: Motion, s_frames: np.ndarray, mask_ed: np.ndarray, pixel_mm: float
 ) -> dict[str, np.ndarray]:
     """Analytic per-pixel strain ``[T, H, W]`` float64 inside the ED mask, NaN outside.
 
@@ -62,13 +67,13 @@ def strain_maps(
     return maps
 
 
-def landmark_angles_deg(motion: LVMotion, rv_insertion_mm: np.ndarray) -> np.ndarray:
+def landmark_angles_deg(motion: Motion, rv_insertion_mm: np.ndarray) -> np.ndarray:
     """Image angles of the 24 landmark lines about the motion's centre
     (``myoflow.strain.aha.landmark_line_angles_deg``)."""
     return landmark_line_angles_deg(np.asarray(motion.center_mm), rv_insertion_mm, LANDMARK_LINES)
 
 
-def landmarks(motion: LVMotion, s_frames: np.ndarray, rv_insertion_mm: np.ndarray) -> np.ndarray:
+def landmarks(motion: Motion, s_frames: np.ndarray, rv_insertion_mm: np.ndarray) -> np.ndarray:
     """``[T, 2, 168]`` landmark positions: 7 points per line evenly from endo- to epicardium at
     ED, moved by the forward map. Landmark index = line * 7 + point."""
     angles = landmark_angles_deg(motion, rv_insertion_mm)

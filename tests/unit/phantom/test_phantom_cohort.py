@@ -10,15 +10,8 @@ import pytest
 from myoflow.config import load_schema
 from myoflow.io.shard_plan import synthetic_plan
 from myoflow.io.shards import read_shard, write_shard
-from myoflow.phantom.cohort import (
-    CONFIG_DEFAULTS,
-    GROUP_PRESETS,
-    TAGGING_DEFAULTS,
-    assign_groups,
-    group_sizes,
-    n_slices,
-    plan,
-)
+from myoflow.phantom.cohort import CONFIG_DEFAULTS, TAGGING_DEFAULTS, n_slices, plan
+from myoflow.phantom.groups import GROUP_PRESETS, assign_groups, group_sizes
 from myoflow.phantom.species import SPECIES
 from myoflow.phantom.truth import STRAIN_KEYS
 from myoflow.record import N_LANDMARKS
