@@ -321,12 +321,8 @@ class LVMotion:
     @cached_property
     def static_radius_mm(self) -> float:
         """Circular radius beyond which every point is at rest at every s (map = identity)."""
-        return float(
-            max(
-                np.sqrt(self.r_epi_mm**2 + self._blend_area),
-                self.reach_mm + self.blend * self.r_epi_mm,
-            )
-        )
+        blend_zone = np.sqrt(self.r_epi_mm**2 + self._blend_area)
+        return float(max(blend_zone, self.reach_mm + self.blend * self.r_epi_mm))
 
     def wall_point(self, angle_deg: np.ndarray, fraction: np.ndarray) -> np.ndarray:
         """``[..., 2]`` ED point on the ray at image angle ``angle_deg`` from the centre, at
