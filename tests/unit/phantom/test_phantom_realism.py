@@ -103,9 +103,10 @@ def test_tags_fade_as_in_a_uk_biobank_acquisition(human_specs):
         es_values.append(curve[rec.es_frame])
         end_values.append(curve[-1])
         assert np.all(np.diff(curve[: rec.es_frame + 1]) < 0)  # fading, frame by frame
-    # about a quarter by ES and a fifth by the end (at SNR 20 the noise sets the floor)
-    assert 0.18 < np.mean(es_values) < 0.33, es_values
-    assert 0.13 < np.mean(end_values) < 0.27, end_values
+    # about a quarter by ES and a fifth by the end (texture, edges and noise in the tag band set
+    # a floor of about 0.17-0.21 of ED: an untagged image of the same slice measures that)
+    assert 0.2 < np.mean(es_values) < 0.35, es_values
+    assert 0.15 < np.mean(end_values) < 0.27, end_values
     ideal = generate(plan("h", {**HUMAN, "realism": "ideal"})[0])
     assert modulation_curve(ideal.tagged, ideal.mask)[ideal.es_frame] > 0.35
 
