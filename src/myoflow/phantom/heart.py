@@ -31,7 +31,7 @@ from functools import cache, cached_property
 
 import numpy as np
 
-from myoflow.phantom.motion import LVMotion
+from myoflow.phantom.motion import LVMotion, smoothstep_down
 from myoflow.phantom.species import LVGeometry
 
 #: The shift is complete (w = 1) up to this multiple of the largest deformed epicardial radius.
@@ -46,11 +46,6 @@ def _level_motion(base: LVMotion, r_endo_mm: float, r_epi_mm: float) -> LVMotion
     if (r_endo_mm, r_epi_mm) == (base.r_endo_mm, base.r_epi_mm):
         return base
     return replace(base, r_endo_mm=r_endo_mm, r_epi_mm=r_epi_mm)
-
-
-def _smoothstep_down(q: np.ndarray) -> np.ndarray:
-    q = np.clip(q, 0.0, 1.0)
-    return 1.0 - q * q * (3.0 - 2.0 * q)
 
 
 @dataclass(frozen=True)
@@ -116,7 +111,7 @@ class SliceMotion:
     def _weight(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         r_in, b = self._shift_zone
         r = np.hypot(x - self.base.center_mm[0], y - self.base.center_mm[1])
-        return _smoothstep_down((r - r_in) / b)
+        return smoothstep_down((r - r_in) / b)
 
     def _unshift(self, x: np.ndarray, y: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
         """Positions before the shift of the points at ``(x, y)`` (bisection on the fraction)."""

@@ -75,7 +75,7 @@ class Sector:
         return w, -self.kappa * sin_d * w
 
 
-def _smoothstep_down(q: np.ndarray) -> np.ndarray:
+def smoothstep_down(q: np.ndarray) -> np.ndarray:
     """1 at q <= 0, 0 at q >= 1, C1 in between (used to fade the twist out of the wall)."""
     q = np.clip(q, 0.0, 1.0)
     return 1.0 - q * q * (3.0 - 2.0 * q)
@@ -230,7 +230,7 @@ class LVMotion:
         phi = s * (math.radians(self.rotation_deg) + twist * (0.5 - xi))
         dphi = -s * twist / (r_ep - r_en) / (2.0 * np.maximum(r, 1e-12))
         if damped:
-            phi = phi * _smoothstep_down((r - r_hi) / (self.blend * self.r_epi_mm))
+            phi = phi * smoothstep_down((r - r_hi) / (self.blend * self.r_epi_mm))
         return phi, dphi
 
     # ---------------------------------------------------------------------- coordinate maps
