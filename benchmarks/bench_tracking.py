@@ -13,17 +13,24 @@ image, timed back to back with every tracking run so that load from other jobs h
 per-run ratios, is the figure to compare across machines and runs), and, before each row, the
 fp32 4096 x 4096 matrix-multiply rate that every benchmark here prints.
 
-(b) Accuracy: the validation sweep of ``myoflow.methods.tracking_validation.validation`` (trackers x species x SNR x
-tag spacing in pixels, ``--slices`` phantom slices per cell, the zero-displacement baseline in
-every cell), printed as the Markdown of the report's table: the aims at SNR 20, pivots of the
-mean end-systolic error (px) over SNR and tag spacing, mean |ES Ecc error| per SNR, and every
-cell. Defaults are the issue's full sweep (SNR 5/10/20/40, spacing 3-6 px, rat and human, 3
-slices per cell: a few minutes on one core); ``--quick`` is SNR 10/20, spacing 4/5 px, one slice.
-``--out-dir`` also writes the TSV / Markdown / figure files of the workflow rule there.
+(b) Accuracy: the validation sweep of ``myoflow.methods.tracking_validation.validation``
+(trackers x species x realism preset x mask error x SNR x tag spacing in pixels, ``--slices``
+phantom slices per cell, the zero-displacement baseline in every cell), printed as the Markdown
+of the report's table: the aims at SNR 20 and pivots of the mean end-systolic error (px) over
+SNR and tag spacing on the ideal phantom with the true mask, then what a user meets at SNR 20
+per tracker x species x realism x mask error (mean / 95th percentile / maximum point error in
+px, landmark ES error, |ES mid-wall Ecc and Err error| from the landmarks, |ES Ecc error| over
+AHA segments, failed slices, frames/s) next to the zero baseline. Defaults: SNR 5/10/20/40,
+spacing 3-6 px, rat and human, both realism presets, every mask error (none, erode1, dilate1,
+dilate2, shift1, shift2), 3 slices per cell: 1152 slices, most of an hour on one core; ``--quick``
+is SNR 10/20, spacing 4/5 px, one slice, and ``--snr 20 --spacing-px 5 --slices 2`` gives the
+conditions table alone in a few minutes. ``--out-dir`` also writes the TSV / Markdown / figure
+files of the workflow rule there (every cell is in the TSV; the printout leaves that table out).
 
 Usage: ``python benchmarks/bench_tracking.py [--repeats 5] [--slices 3] [--quick]
-[--trackers harp,sinmod] [--species rat,human] [--snr 5,10,20,40] [--spacing-px 3,4,5,6]
-[--seed 0] [--skip-speed] [--skip-accuracy] [--out-dir DIR]``
+[--trackers harp,sinmod] [--species rat,human] [--realism ideal,realistic]
+[--mask-error none,erode1,dilate1,dilate2,shift1,shift2] [--snr 5,10,20,40]
+[--spacing-px 3,4,5,6] [--seed 0] [--skip-speed] [--skip-accuracy] [--out-dir DIR]``
 """
 
 from __future__ import annotations
@@ -39,8 +46,10 @@ from scipy import fft
 from threadpoolctl import threadpool_limits
 
 from myoflow.benchtools import matmul_gflops
-from myoflow.methods.tracking_validation.report import validation_markdown, write_sweep
-from myoflow.methods.tracking_validation.sweep import SweepConfig, validation_specs
+from myoflow.methods.tracking_validation.grid import MASK_ERRORS, REALISMS, SweepConfig
+from myoflow.methods.tracking_validation.report import write_sweep
+from myoflow.methods.tracking_validation.report_tables import validation_markdown
+from myoflow.methods.tracking_validation.sweep import validation_specs
 from myoflow.methods.tracking_validation.validation import run_sweep
 from myoflow.phantom.cohort import generate
 from myoflow.report.tables import markdown_table
@@ -145,6 +154,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timings per speed (median)")
     parser.add_argument("--trackers", default=",".join(TRACKERS), help="comma-separated")
     parser.add_argument("--species", default="rat,human", help="comma-separated")
+    parser.add_argument(
+        "--realism", default=",".join(REALISMS), help="comma-separated phantom presets"
+    )
+    parser.add_argument(
+        "--mask-error", default=",".join(MASK_ERRORS), help="comma-separated mask errors"
+    )
     parser.add_argument("--snr", default="5,10,20,40", help="comma-separated SNR values")
     parser.add_argument("--spacing-px", default="3,4,5,6", help="comma-separated tag spacings")
     parser.add_argument("--slices", type=int, default=3, help="phantom slices per cell")
@@ -169,6 +184,8 @@ def main() -> None:
     config = SweepConfig(
         trackers=tuple(trackers),
         species=_names(args.species),
+        realism=_names(args.realism),
+        mask_error=_names(args.mask_error),
         snr=snr,
         spacing_px=spacing,
         slices=slices,
@@ -179,20 +196,18 @@ def main() -> None:
         result = run_sweep(config)
     cells = result.cells()
     print(
-        f"accuracy: {len(list(config.cells()))} cells (species x SNR x spacing) x {slices} "
-        f"slice(s), {len(cells)} rows with the zero baseline; {config.matrix}x{config.matrix}, "
-        f"{config.frames} frames, 1-3-3-1 tags, seed {config.seed}; "
-        f"{time.perf_counter() - start:.0f} s on 1 thread\n"
+        f"accuracy: {len(list(config.cells()))} cells (species x realism x mask error x SNR x "
+        f"spacing) x {slices} slice(s), {len(cells)} rows with the zero baseline; "
+        f"{config.matrix}x{config.matrix}, {config.frames} frames, 1-3-3-1 tags, seed "
+        f"{config.seed}; {time.perf_counter() - start:.0f} s on 1 thread\n"
     )
-    print(validation_markdown(cells).replace("# Tracking validation", "## Tracking validation"))
+    markdown = validation_markdown(cells, every_cell=False)
+    print(markdown.replace("# Tracking validation", "## Tracking validation"))
     failed = result.slices[result.slices["status"] != "ok"]
     if len(failed):
         print("\nfailed slices:\n")
-        print(
-            markdown_table(
-                failed[["method", "species", "snr", "spacing_px", "subject", "position", "status"]]
-            )
-        )
+        keys = ["method", "species", "realism", "mask_error", "snr", "spacing_px"]
+        print(markdown_table(failed[[*keys, "subject", "position", "status"]]))
     if args.out_dir:
         for path in write_sweep(result, args.out_dir):
             print(f"wrote {path}")

@@ -58,6 +58,8 @@ TRACKING_VALIDATION_DEFAULTS: dict[str, Any] = {
     "enabled": False,
     "trackers": ["harp", "sinmod"],
     "species": ["rat", "human"],
+    "realism": ["ideal"],
+    "mask_error": ["none"],
     "snr": [5, 10, 20, 40],
     "spacing_px": [3, 4, 5, 6],
     "slices": 2,

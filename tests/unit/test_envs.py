@@ -87,6 +87,7 @@ CPU_MODULES = [
     "myoflow.preprocess.pipeline",
     "myoflow.stages.tracking",
     "myoflow.methods.tracking_validation.validation",
+    "myoflow.methods.tracking_validation.cell_tables",
     "myoflow.methods.tracking_validation.report",
     "myoflow.stages.experiment",
     "myoflow.methods.myonet.report",

@@ -10,6 +10,7 @@ from snakemake.utils import validate
 from myoflow import config as mf_config
 from myoflow import experiment as mf_experiment
 from myoflow.errors import ConfigError
+from myoflow.methods.tracking_validation.grid import SweepConfig as TrackingGrid
 from myoflow.registry import METHODS
 
 # Jobs call `python`: make it the interpreter running Snakemake (the project's environment),
@@ -101,6 +102,26 @@ TRACKER_JSON = {t: json.dumps(CONFIG["tracking"].get(t, {})) for t in mf_config.
 TRACKING_VALIDATION = CONFIG["tracking_validation"]
 
 
+def _tracking_cells():
+    """Each cell of the enabled tracking validation by id, with the config of that cell alone
+    as the JSON its job gets (so changing one cell of the grid reruns that cell only)."""
+    if not TRACKING_VALIDATION["enabled"]:
+        return {}
+    try:
+        grid = TrackingGrid.from_dict(TRACKING_VALIDATION)
+    except ValueError as error:
+        raise WorkflowError(str(error)) from error
+    return {c.id: json.dumps(grid.only(c).to_dict(), sort_keys=True) for c in grid.cells()}
+
+
+TRACKING_CELLS = _tracking_cells()
+#: The validated trackers' options as the cell jobs get them; as plain params they make
+#: Snakemake rerun the cells when they change.
+TRACKING_OPTIONS_JSON = json.dumps(
+    {t: CONFIG["tracking"].get(t, {}) for t in TRACKING_VALIDATION["trackers"]}, sort_keys=True
+)
+
+
 wildcard_constraints:
     cohort=_alternatives(COHORTS),
     shard=r"\d\d\d+",
@@ -109,6 +130,7 @@ wildcard_constraints:
     exp=EXPERIMENTS_RE,
     model=MODELS_RE,
     tracker=TRACKERS_RE,
+    trackcell=_alternatives(list(TRACKING_CELLS)),
 
 
 def cohort_config(wildcards):
@@ -186,6 +208,25 @@ def experiment_predictions(wildcards):
 
 def tracker_options(wildcards):
     return TRACKER_JSON[wildcards.tracker]
+
+
+def tracking_cell_config(wildcards):
+    """The tracking validation config of the job's cell alone (JSON)."""
+    return TRACKING_CELLS[wildcards.trackcell]
+
+
+def tracking_cell_dirs():
+    """The folder of every tracking validation cell, in grid order (the merge reads them)."""
+    return [f"{RESULTS}/tracking/cells/{cell}" for cell in TRACKING_CELLS]
+
+
+def tracking_cell_tables():
+    """Every table the cells write (the cell rule's outputs), in grid order."""
+    return [
+        f"{folder}/{table}.tsv"
+        for folder in tracking_cell_dirs()
+        for table in ("slices", "segments", "frames")
+    ]
 
 
 def _tracked_shard(exp, cohort, shard):

@@ -1,20 +1,39 @@
 # Tracking validation: HARP and SinMod on the phantom against its exact motion (displacement,
-# landmark and per-segment strain errors over SNR and tag spacing), beside the zero baseline.
-# rule all asks for it through common.smk's tracking_validation_targets() when enabled.
-import json
-
-# The sweep's settings and the trackers' options as JSON for the command line; as plain params
-# they make Snakemake rerun the rule when either changes.
-TRACKVAL_JSON = json.dumps(
-    {k: v for k, v in (CONFIG.get("tracking_validation") or {}).items() if k != "enabled"},
-    sort_keys=True,
-)
-TRACKVAL_OPTIONS_JSON = json.dumps(CONFIG.get("tracking") or {}, sort_keys=True)
+# landmark and strain errors per species x realism x mask error x SNR x tag spacing), beside the
+# zero baseline. One job per cell of the grid, then a merge into the table and the figure; rule
+# all asks for them through common.smk's tracking_validation_targets() when enabled.
 TRACKVAL_DIR = f"{RESULTS}/tracking"
 
 
+rule tracking_validation_cell:
+    """Track and score the phantom slices of one cell of the grid (every tracker, zero baseline)."""
+    output:
+        slices=f"{TRACKVAL_DIR}/cells/{{trackcell}}/slices.tsv",
+        segments=f"{TRACKVAL_DIR}/cells/{{trackcell}}/segments.tsv",
+        frames=f"{TRACKVAL_DIR}/cells/{{trackcell}}/frames.tsv",
+    log:
+        f"{RESULTS}/logs/tracking/cells/{{trackcell}}.log",
+    params:
+        script=f"{SCRIPTS}/tracking_validation.py",
+        validation=tracking_cell_config,
+        tracking=TRACKING_OPTIONS_JSON,
+        out_dir=output_folder,
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(3000),
+        runtime=runtime_min(30),
+    shell:
+        "python {params.script} cell --cell {wildcards.trackcell}"
+        " --validation {params.validation:q} --tracking {params.tracking:q}"
+        " --out-dir {params.out_dir} --threads {threads} 2> {log}"
+
+
 rule tracking_validation:
-    """Sweep trackers x species x SNR x tag spacing (px) on the phantom; table and figure."""
+    """Merge the cells into the validation table, its Markdown view and the figure."""
+    input:
+        tracking_cell_tables(),
     output:
         tsv=f"{TRACKVAL_DIR}/validation.tsv",
         md=report(
@@ -32,19 +51,18 @@ rule tracking_validation:
         svg=f"{TRACKVAL_DIR}/validation.svg",
         slices=f"{TRACKVAL_DIR}/validation_slices.tsv",
         segments=f"{TRACKVAL_DIR}/validation_segments.tsv",
+        frames=f"{TRACKVAL_DIR}/validation_frames.tsv",
     log:
         f"{RESULTS}/logs/tracking/validation.log",
     params:
         script=f"{SCRIPTS}/tracking_validation.py",
-        validation=TRACKVAL_JSON,
-        tracking=TRACKVAL_OPTIONS_JSON,
+        cells=tracking_cell_dirs(),
         out_dir=output_folder,
     conda:
         "../../envs/core.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb(3000),
-        runtime=runtime_min(60),
+        runtime=runtime_min(15),
     shell:
-        "python {params.script} --validation {params.validation:q}"
-        " --tracking {params.tracking:q} --out-dir {params.out_dir} --threads {threads} 2> {log}"
+        "python {params.script} merge --cells {params.cells} --out-dir {params.out_dir} 2> {log}"

@@ -38,6 +38,8 @@ TEXT_COLUMNS = frozenset(
         "shard",
         "species",
         "tracker",
+        "realism",
+        "mask_error",
     }
 )
 

@@ -24,6 +24,10 @@ may be known in some frames only (manual landmarks at ED and ES): ``valid_frames
 frames to score, and the others may hold NaN. Pooled scores weigh every landmark of every valid
 frame equally (each frame has all 168).
 
+Mid-wall strain (``midwall_strain``): the engineering Ecc and Err an expert reads off the
+landmarks, without any displacement field or finite differences, so a tracker's landmarks can be
+scored the way a user of its landmarks would use them.
+
 Hand-written: a few numpy lines. MONAI's and scikit-learn's regression metrics treat each
 coordinate as a separate value (the per-coordinate RMSE above), not a point's distance, and
 know nothing of the ring and line layout.
@@ -144,3 +148,40 @@ def pooled_errors(
     table = _table({key: value.mean(axis=0) for key, value in means.items()})
     table.insert(0, "n_frames", frames.size)
     return table
+
+
+#: The landmark points of each radial line that mid-wall strain reads: endocardium, mid-wall
+#: (the middle point) and epicardium.
+ENDO_POINT, MIDWALL_POINT, EPI_POINT = 0, LANDMARK_POINTS // 2, LANDMARK_POINTS - 1
+
+
+def midwall_strain(landmarks_mm: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Engineering mid-wall Ecc and Err ``[T]`` of every frame against frame 0 (ED).
+
+    ``landmarks_mm`` is ``[T, 2, 168]`` (index = line x 7 + point). With ``m_l(t)`` the mid-wall
+    point (point 3) of line ``l`` and ``d_l(t)`` the distance from its endocardial point (0) to
+    its epicardial point (6) in frame ``t``:
+
+    * ``Ecc(t) = P(t) / P(0) - 1``, ``P`` the perimeter of the closed polygon ``m_0 .. m_23``:
+      the change of length of the mid-wall circumference;
+    * ``Err(t) = mean_l d_l(t) / mean_l d_l(0) - 1``: the change of the mean wall thickness
+      measured along the lines (a ratio of means, so a line whose ED thickness is small does not
+      weigh more than the others).
+
+    Scale-free (mm or pixels alike when the pixels are square). Raises ``ValueError`` for
+    another layout, a non-finite landmark or a degenerate ED (zero perimeter or thickness).
+    """
+    marks = np.asarray(landmarks_mm, dtype=np.float64)
+    if marks.ndim != 3 or marks.shape[1:] != (2, N_LANDMARKS) or marks.shape[0] < 1:
+        raise ValueError(f"landmarks must be [T, 2, {N_LANDMARKS}], got {marks.shape}")
+    if not np.all(np.isfinite(marks)):
+        raise ValueError("landmarks hold NaN or Inf values")
+    grid = marks.reshape(marks.shape[0], 2, LANDMARK_LINES, LANDMARK_POINTS)  # [T, 2, line, pt]
+    mid = grid[..., MIDWALL_POINT]  # [T, 2, line]
+    sides = mid - np.roll(mid, 1, axis=-1)  # closed polygon: line 23 back to line 0
+    perimeter = np.hypot(sides[:, 0], sides[:, 1]).sum(axis=-1)
+    across = grid[..., EPI_POINT] - grid[..., ENDO_POINT]
+    thickness = np.hypot(across[:, 0], across[:, 1]).mean(axis=-1)
+    if perimeter[0] <= 0.0 or thickness[0] <= 0.0:
+        raise ValueError("the ED landmarks have no mid-wall perimeter or no wall thickness")
+    return perimeter / perimeter[0] - 1.0, thickness / thickness[0] - 1.0

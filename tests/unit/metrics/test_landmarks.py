@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from myoflow.metrics.landmarks import frame_errors, pooled_errors
+from myoflow.metrics.landmarks import frame_errors, midwall_strain, pooled_errors
 from myoflow.tables import LANDMARK_ERROR_COLUMNS
 
 LINES, POINTS, FRAMES = 24, 7, 4
@@ -163,3 +163,58 @@ def test_bad_frames_raise() -> None:
     pred[1, 0, 10] = np.nan
     with pytest.raises(ValueError, match=r"valid frame\(s\) \[1\]"):
         frame_errors(pred, ref)
+
+
+# ------------------------------------------------------------------------- mid-wall strain
+
+
+def _ring(
+    mid_radius: float, thickness: float, centre: tuple[float, float] = (64.0, 60.0)
+) -> np.ndarray:
+    """``[2, 168]`` landmarks on 24 lines 15 degrees apart, 7 points evenly from
+    ``mid_radius - thickness / 2`` (endocardium) to ``mid_radius + thickness / 2``."""
+    out = np.zeros((2, LINES * POINTS))
+    for line in range(LINES):
+        angle = np.deg2rad(15.0 * line)
+        for point in range(POINTS):
+            radius = mid_radius + thickness * (point / (POINTS - 1) - 0.5)
+            out[0, line * POINTS + point] = centre[0] + radius * np.cos(angle)
+            out[1, line * POINTS + point] = centre[1] + radius * np.sin(angle)
+    return out
+
+
+def test_midwall_ring_shortened_to_0_8_is_ecc_minus_0_2_exactly() -> None:
+    # mid-wall circumference x 0.8, wall thickness x 1.3, and the ring moved: strain ignores it
+    marks = np.stack([_ring(24.5, 9.0), _ring(0.8 * 24.5, 1.3 * 9.0, (66.0, 57.0))])
+    ecc, err = midwall_strain(marks)
+    assert ecc.shape == err.shape == (2,)
+    assert ecc[0] == 0.0 and err[0] == 0.0
+    assert ecc[1] == pytest.approx(-0.2, rel=REL)
+    assert err[1] == pytest.approx(0.3, rel=REL)
+
+
+def test_midwall_err_of_known_radial_moves() -> None:
+    """Endocardium 1 mm inward, epicardium 0.5 mm outward on every line: thickness 9 -> 10.5
+    mm, Err = 1.5 / 9; the mid-wall point stays, so Ecc = 0."""
+    ed = _ring(24.5, 9.0)
+    es = ed.copy()
+    centre = np.array([[64.0], [60.0]])
+    for point, move in ((0, -1.0), (POINTS - 1, 0.5)):
+        index = np.arange(LINES) * POINTS + point
+        direction = ed[:, index] - centre
+        direction /= np.hypot(*direction)
+        es[:, index] += move * direction
+    ecc, err = midwall_strain(np.stack([ed, es]))
+    assert ecc[1] == pytest.approx(0.0, abs=1e-12)
+    assert err[1] == pytest.approx(1.5 / 9.0, rel=REL)
+
+
+def test_midwall_strain_refuses_bad_landmarks() -> None:
+    with pytest.raises(ValueError, match=r"\[T, 2, 168\]"):
+        midwall_strain(np.zeros((3, 2, 167)))
+    marks = np.stack([_ring(24.5, 9.0)] * 2)
+    marks[1, 0, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        midwall_strain(marks)
+    with pytest.raises(ValueError, match="perimeter"):
+        midwall_strain(np.zeros((2, 2, 168)))

@@ -34,6 +34,7 @@ from functools import cache
 
 import pytest
 
+from myoflow.methods.tracking_validation.grid import Cell
 from myoflow.methods.tracking_validation.scoring import ZERO, score_record
 from myoflow.methods.tracking_validation.sweep import validation_specs
 from myoflow.phantom.cohort import generate
@@ -55,8 +56,8 @@ def _rows(species: str, spacing_px: float) -> dict[str, dict[str, float]]:
     """The slice rows of ``score_record`` per method (trackers, ``harp_phase`` and ``zero``),
     computed once per cell."""
     spec = validation_specs(species, 20.0, spacing_px, 1, seed=0)[0]
-    keys = {"species": species, "snr": 20.0, "spacing_px": spacing_px}
-    results = score_record(generate(spec), keys, ["harp", "sinmod"])
+    cell = Cell(species, "ideal", "none", 20.0, spacing_px)
+    results = score_record(generate(spec), cell, ["harp", "sinmod"])
     return {r.row["method"]: r.row for r in results}
 
 

@@ -1,23 +1,22 @@
-"""The tracking validation in the report: the table (TSV + Markdown) and one figure (PNG + SVG).
+"""The tracking validation in the report: the figure (PNG + SVG) and every output file.
 
-Inputs are the tidy tables of ``myoflow.methods.tracking_validation.validation``: the per-cell aggregate
-(``aggregate``: one row per method x species x SNR x tag spacing) and the per-slice segment
-errors (``SweepResult.segments``), from which the figure pools the strain errors over tag
-spacings. The TSV keeps every column at full precision; the Markdown is for reading: two small
-pivots of the headline number (mean end-systolic error in pixels, over SNR and over tag spacing),
-then the main columns of every cell.
+The figure is drawn in the reference condition (``report_tables.reference_condition``: the
+ideal phantom tracked from the true mask) from the per-cell aggregate and the per-slice segment
+errors (``SweepResult.segments``), which it pools over tag spacings. It has four panels: (a)
+mean ES error (px) against SNR and (b) against tag spacing, one line per tracker and species
+with the zero baseline dashed and the 0.3 px aim dotted, on a log axis because the baseline is
+an order of magnitude above the trackers; (c) ES Ecc error and (d) ES Err error per AHA segment
+(bias +- SD over slices) at the reference SNR, with the +-0.02 Ecc aim band. The zero baseline is
+left out of (c) and (d), where it would set the scale (its Ecc error is the whole strain, about
++0.15); its value is written in the panel title instead. What realism and a wrong mask cost is
+in the table (``report_tables``).
 
-The figure has four panels: (a) mean ES error (px) against SNR and (b) against tag spacing, one
-line per tracker and species with the zero baseline dashed and the 0.3 px aim dotted, on a log
-axis because the baseline is an order of magnitude above the trackers; (c) ES Ecc error and (d)
-ES Err error per AHA segment (bias +- SD over slices) at the reference SNR, with the +-0.02 Ecc
-aim band. The zero baseline is left out of (c) and (d), where it would set the scale (its Ecc
-error is the whole strain, about +0.15); its value is written in the panel title instead.
+``write_sweep`` writes every merged output of a sweep: the table, the figure and the per-slice,
+per-slice-segment and per-slice-frame tables they come from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,182 +24,29 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, NullLocator
 
-from myoflow.io.atomic import atomic_path, write_tsv
+from myoflow.io.atomic import write_tsv
+from myoflow.methods.tracking_validation.report_tables import (
+    line_order,
+    reference_condition,
+    reference_snr,
+    write_validation_tables,
+)
 from myoflow.methods.tracking_validation.scoring import PHASE_STRAIN, ZERO
 from myoflow.methods.tracking_validation.validation import (
     AIM_ECC,
     AIM_ES_MEAN_PX,
-    CELL_COLUMNS,
     SweepResult,
     aggregate_segments,
 )
-from myoflow.report.figures_common import (
-    method_colour,
-    method_order,
-    new_figure,
-    require_columns,
-    save_figure,
-)
+from myoflow.report.figures_common import method_colour, new_figure, require_columns, save_figure
 from myoflow.report.figures_plots import segment_label
-from myoflow.report.tables import markdown_table
 
 #: Species line styles and markers in the figure (a species not listed gets the first ones).
 SPECIES_STYLE = {"rat": ("-", "o"), "mouse": ("-.", "^"), "human": ("--", "s")}
-#: The SNR at which panels (b)-(d) are drawn when it is part of the sweep (the issue's aim).
-REFERENCE_SNR = 20.0
-#: Columns of the Markdown's cell table: the headline numbers, not every statistic of the TSV.
-MARKDOWN_COLUMNS = [
-    "method",
-    "species",
-    "snr",
-    "spacing_px",
-    "slices",
-    "failed",
-    "es_mean_px",
-    "es_p95_px",
-    "es_mean_mm",
-    "all_mean_px",
-    "landmark_es_mean_px",
-    "ecc_global_bias",
-    "ecc_global_sd",
-    "ecc_segment_mae",
-    "err_global_bias",
-    "err_segment_mae",
-    "ms_per_frame",
-]
-
-
-def reference_snr(snrs: Sequence[float]) -> float:
-    """The SNR that panels (b)-(d) show: 20 when swept, else the swept value closest to it."""
-    values = sorted({float(s) for s in snrs})
-    if not values:
-        raise ValueError("no SNR values")
-    return min(values, key=lambda s: (abs(np.log(s / REFERENCE_SNR)), s))
 
 
 def _species_style(species: str) -> tuple[str, str]:
     return SPECIES_STYLE.get(species, ("-", "o"))
-
-
-def _ordered(cells: pd.DataFrame) -> list[tuple[str, str]]:
-    """(method, species) lines in drawing order: trackers alphabetically, the zero baseline last."""
-    methods = [m for m in method_order(cells["method"]) if m in set(cells["method"])]
-    species = list(dict.fromkeys(cells["species"]))
-    return [(m, s) for m in methods for s in species]
-
-
-def pivot(cells: pd.DataFrame, value: str, over: str) -> pd.DataFrame:
-    """``value`` per (method, species) row with one column per value of ``over`` (mean of the
-    other cell keys), e.g. the mean ES error per SNR averaged over tag spacings."""
-    require_columns(cells, ["method", "species", over, value], "tracking pivot")
-    table = cells.groupby(["method", "species", over], sort=False)[value].mean().unstack(over)
-    table = table.reindex(columns=sorted(table.columns))
-    order = [key for key in _ordered(cells) if key in table.index]
-    table = table.reindex(pd.MultiIndex.from_tuples(order, names=["method", "species"]))
-    unit = " px" if over == "spacing_px" else ""
-    label = "SNR " if over == "snr" else "tags "
-    table.columns = [f"{label}{c:g}{unit}" for c in table.columns]
-    return table.reset_index()
-
-
-def _whole_numbers(
-    table: pd.DataFrame, columns: Sequence[str] = ("snr", "spacing_px")
-) -> pd.DataFrame:
-    """SNR and tag spacing as integers where they are whole (``20``, not ``20.000``)."""
-    out = table.copy()
-    for column in columns:
-        values = out[column].to_numpy(dtype=float)
-        if np.all(values == np.round(values)):
-            out[column] = values.astype(int)
-    return out
-
-
-def aims_table(cells: pd.DataFrame) -> pd.DataFrame:
-    """The issue's aims at the reference SNR, per (method, species), over the swept spacings.
-
-    ``es_mean_px`` and ``ecc_segment_mae`` are the means over tag spacings, ``*_worst`` the
-    largest over spacings; ``es_aim_met`` / ``ecc_aim_met`` compare the means with the aims
-    (0.3 px; 0.02 for the mean |ES Ecc error| over AHA segments).
-    """
-    require_columns(
-        cells,
-        ["method", "species", "snr", "es_mean_px", "ecc_global_bias", "ecc_segment_mae"],
-        "tracking aims",
-    )
-    ref = reference_snr(cells["snr"])
-    at_ref = cells[cells["snr"] == ref]
-    rows = []
-    for method, species in _ordered(at_ref):
-        block = at_ref[(at_ref["method"] == method) & (at_ref["species"] == species)]
-        if block.empty:
-            continue
-        es = float(block["es_mean_px"].mean())
-        ecc = float(block["ecc_segment_mae"].mean())
-        rows.append(
-            {
-                "method": method,
-                "species": species,
-                "snr": ref,
-                "es_mean_px": es,
-                "es_mean_px_worst": float(block["es_mean_px"].max()),
-                "es_aim_met": "yes" if es <= AIM_ES_MEAN_PX else "no",
-                "ecc_global_bias": float(block["ecc_global_bias"].mean()),
-                "ecc_segment_mae": ecc,
-                "ecc_segment_mae_worst": float(block["ecc_segment_mae"].max()),
-                "ecc_aim_met": "yes" if ecc <= AIM_ECC else "no",
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def validation_markdown(cells: pd.DataFrame) -> str:
-    """The Markdown view of the cell table: the aims, two pivots and the main columns."""
-    require_columns(cells, MARKDOWN_COLUMNS, "tracking validation table")
-    ref = reference_snr(cells["snr"])
-    parts = [
-        "# Tracking validation on the phantom",
-        "",
-        (
-            "Trackers against the phantom's exact motion, beside the zero-displacement baseline on "
-            "the same slices. Errors are end-point errors inside the ED myocardium; `es` at "
-            "end-systole, `all` over frames 1..T-1; px = pixels of each slice. Strain errors are "
-            "method minus truth (the truth displacement through the same strain code) of the "
-            "Green-Lagrange Ecc/Err at ES: `global` per slice, `segment` pooled over AHA segments. "
-            f"Aims: mean ES error <= {AIM_ES_MEAN_PX:g} px at SNR 20, |ES Ecc error| <= {AIM_ECC:g}. "
-            "Full precision and every statistic (95th percentiles in mm and px, SDs, mean |error|) "
-            "in validation.tsv."
-        ),
-        "",
-        f"## Aims at SNR {ref:g} (means over tag spacings; worst = largest over spacings)",
-        "",
-        markdown_table(_whole_numbers(aims_table(cells), ("snr",)), digits=3),
-        "",
-        "## Mean ES displacement error (px), averaged over tag spacings",
-        "",
-        markdown_table(pivot(cells, "es_mean_px", "snr"), digits=3),
-        "",
-        f"## Mean ES displacement error (px) at SNR {ref:g}, per tag spacing",
-        "",
-        markdown_table(pivot(cells[cells["snr"] == ref], "es_mean_px", "spacing_px"), digits=3),
-        "",
-        "## Mean |ES Ecc error| over AHA segments, averaged over tag spacings",
-        "",
-        markdown_table(pivot(cells, "ecc_segment_mae", "snr"), digits=4),
-        "",
-        "## Every cell",
-        "",
-        markdown_table(_whole_numbers(cells[MARKDOWN_COLUMNS]), digits=3),
-    ]
-    return "\n".join(parts) + "\n"
-
-
-def write_validation_tables(cells: pd.DataFrame, stem: str | Path) -> None:
-    """``<stem>.tsv`` (every column, full precision) and ``<stem>.md``, atomically."""
-    require_columns(cells, CELL_COLUMNS, "tracking validation table")
-    text = validation_markdown(cells)
-    write_tsv(cells[CELL_COLUMNS], f"{stem}.tsv")
-    with atomic_path(f"{stem}.md") as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def _line_panel(ax: Axes, cells: pd.DataFrame, over: str, title: str) -> None:
@@ -209,7 +55,7 @@ def _line_panel(ax: Axes, cells: pd.DataFrame, over: str, title: str) -> None:
     A phase-strain variant (``harp_phase``) shares its tracker's displacement, so only the
     tracker's line is drawn.
     """
-    for method, species in _ordered(cells):
+    for method, species in line_order(cells):
         block = cells[(cells["method"] == method) & (cells["species"] == species)]
         if block.empty or method.endswith(PHASE_STRAIN):
             continue
@@ -247,7 +93,7 @@ def _segment_panel(ax: Axes, pooled: pd.DataFrame, strain: str, title: str) -> N
     """ES strain error per segment (bias +- SD) per (tracker, species), dodged sideways."""
     present = {int(s) for s in pooled["segment"].unique()}
     segments = sorted(present - {0}) + ([0] if 0 in present else [])
-    lines = _ordered(pooled)
+    lines = line_order(pooled)
     x = np.arange(len(segments), dtype=float)
     step = 0.8 / max(len(lines), 1)
     for i, (method, species) in enumerate(lines):
@@ -276,15 +122,16 @@ def _segment_panel(ax: Axes, pooled: pd.DataFrame, strain: str, title: str) -> N
 
 
 def fig_tracking_validation(cells: pd.DataFrame, segments: pd.DataFrame, stem: str | Path) -> None:
-    """The four-panel validation figure (see the module docstring), ``<stem>.{png,svg}``."""
-    require_columns(cells, ["method", "species", "snr", "spacing_px", "es_mean_px"], "cells")
-    require_columns(
-        segments,
-        ["method", "species", "snr", "spacing_px", "segment", "ecc_error", "err_error"],
-        "segment errors",
-    )
+    """The four-panel validation figure in the reference condition (see the module docstring),
+    ``<stem>.{png,svg}``; ``cells`` and ``segments`` may hold every condition."""
+    keys = ["method", "species", "realism", "mask_error", "snr", "spacing_px"]
+    require_columns(cells, [*keys, "es_mean_px"], "cells")
+    require_columns(segments, [*keys, "segment", "ecc_error", "err_error"], "segment errors")
     if cells.empty:
         raise ValueError("fig_tracking_validation: the cell table is empty")
+    cells = reference_condition(cells)
+    realism, mask_error = cells["realism"].iloc[0], cells["mask_error"].iloc[0]
+    segments = segments[(segments["realism"] == realism) & (segments["mask_error"] == mask_error)]
     ref = reference_snr(cells["snr"])
     at_ref = segments[segments["snr"] == ref]
     pooled = aggregate_segments(at_ref, ("method", "species"))
@@ -318,6 +165,7 @@ def fig_tracking_validation(cells: pd.DataFrame, segments: pd.DataFrame, stem: s
             ax.set_title(title + "\n(no tracker succeeded)", fontsize="medium", loc="left")
         else:
             _segment_panel(ax, trackers, strain, title)
+    fig.suptitle(f"{realism} phantom, mask error {mask_error}", fontsize="medium")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     axes[0, 0].legend(handles, labels, fontsize="small", loc="best")
     if not trackers.empty:
@@ -342,16 +190,18 @@ OUTPUT_NAMES = {
     "figure": "validation",  # .png + .svg
     "slices": "validation_slices.tsv",
     "segments": "validation_segments.tsv",
+    "frames": "validation_frames.tsv",
 }
 
 
 def write_sweep(result: SweepResult, out_dir: str | Path) -> list[Path]:
     """Every file of a sweep under ``out_dir``: the cell table (TSV + MD), the figure (PNG +
-    SVG) and the per-slice and per-slice-segment tables they come from. Returns the paths."""
+    SVG) and the per-slice, per-slice-segment and per-slice-frame tables they come from.
+    Returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_tsv(result.slices, out / OUTPUT_NAMES["slices"])
-    write_tsv(result.segments, out / OUTPUT_NAMES["segments"])
+    for table in ("slices", "segments", "frames"):
+        write_tsv(getattr(result, table), out / OUTPUT_NAMES[table])
     write_validation_report(
         result.cells(), result.segments, out / OUTPUT_NAMES["table"], out / OUTPUT_NAMES["figure"]
     )
@@ -363,4 +213,5 @@ def write_sweep(result: SweepResult, out_dir: str | Path) -> list[Path]:
         out / f"{figure}.svg",
         out / OUTPUT_NAMES["slices"],
         out / OUTPUT_NAMES["segments"],
+        out / OUTPUT_NAMES["frames"],
     ]

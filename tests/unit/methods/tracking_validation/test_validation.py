@@ -1,4 +1,5 @@
-"""Tracking validation: the metrics on known errors, the zero baseline, the sweep and aggregation."""
+"""Tracking validation: the metrics on known errors, the zero baseline, what the tracker is
+given, the sweep and aggregation."""
 
 from __future__ import annotations
 
@@ -10,22 +11,30 @@ import pandas as pd
 import pytest
 
 from myoflow.errors import ConfigError
+from myoflow.methods.tracking_validation.grid import Cell, SweepConfig
+from myoflow.methods.tracking_validation.mask_errors import perturb_mask
 from myoflow.methods.tracking_validation.scoring import (
     DISPLACEMENT_METRICS,
+    FRAME_COLUMNS,
     SEGMENT_COLUMNS,
     SLICE_COLUMNS,
     ZERO,
     displacement_errors,
     landmark_errors,
+    landmark_frames,
     score_record,
+)
+from myoflow.methods.tracking_validation.strain_accuracy import (
+    SEGMENT_ERROR_COLUMNS,
     strain_errors,
     strain_scores,
 )
-from myoflow.methods.tracking_validation.sweep import SweepConfig, validation_specs, with_tags
+from myoflow.methods.tracking_validation.sweep import validation_specs, with_tags
 from myoflow.methods.tracking_validation.validation import (
     CELL_COLUMNS,
     aggregate,
     aggregate_segments,
+    run_cell,
     run_sweep,
 )
 from myoflow.phantom.cohort import generate
@@ -34,7 +43,8 @@ from myoflow.strain.aha import segments_for_position
 
 # The smallest matrix that keeps a rat heart whole in view (tests/unit/strain/test_analysis.py).
 MATRIX = 112
-KEYS = {"species": "rat", "snr": 20.0, "spacing_px": 5.0}
+CELL = Cell("rat", "ideal", "none", 20.0, 5.0)
+KEYS = CELL.keys()
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +89,7 @@ def test_constant_error_is_that_error_in_mm_and_pixels() -> None:
     assert list(out) == DISPLACEMENT_METRICS
     px = np.hypot(0.3 / 0.1, 0.4 / 0.2)
     for when in ("es", "all"):
-        for stat in ("mean", "p95"):
+        for stat in ("mean", "p95", "max"):
             assert out[f"{when}_{stat}_mm"] == pytest.approx(0.5, rel=1e-5)
             assert out[f"{when}_{stat}_px"] == pytest.approx(px, rel=1e-5)
 
@@ -118,6 +128,19 @@ def test_percentile_sees_the_tail() -> None:
     out = displacement_errors(method, truth, mask, (1.0, 1.0), es_frame=1)
     assert out["es_mean_mm"] == pytest.approx(0.1)
     assert out["es_p95_mm"] == pytest.approx(1.0)
+    assert out["es_max_mm"] == pytest.approx(1.0)
+
+
+def test_maximum_is_the_single_worst_point() -> None:
+    truth = np.zeros((3, 2, 10, 10), np.float32)
+    mask = np.ones((10, 10), bool)
+    method = truth.copy()
+    method[2, 1, 4, 4] = 3.0  # one point 3 mm off at frame 2 (ES), 1% of the pixels
+    method[1, 0, 0, 0] = 5.0  # and one 5 mm off at frame 1, which ES does not see
+    out = displacement_errors(method, truth, mask, (0.5, 0.5), es_frame=2)
+    assert out["es_max_mm"] == pytest.approx(3.0) and out["es_max_px"] == pytest.approx(6.0)
+    assert out["es_p95_mm"] == 0.0
+    assert out["all_max_mm"] == pytest.approx(5.0) and out["all_max_px"] == pytest.approx(10.0)
 
 
 def test_metrics_refuse_mismatched_inputs() -> None:
@@ -140,11 +163,30 @@ def test_landmark_error_in_mm_and_pixels() -> None:
     assert out["landmark_es_mean_px"] == pytest.approx(np.hypot(0.6 / 0.3, 0.8 / 0.5))
 
 
+def test_landmark_rmse_per_frame_in_mm_and_pixels() -> None:
+    truth = np.random.default_rng(2).normal(size=(3, 2, 168))
+    method = truth.copy()
+    method[1, 0] += 0.3  # frame 1: every landmark 0.3 mm off along x
+    method[2, 1, :84] += 0.4  # frame 2: half the landmarks 0.4 mm off along y
+    method[2, 0, 5] = np.nan  # and one lost
+    frames = landmark_frames(method, truth, (0.2, 0.1))  # (row, column) = (y, x) spacing
+    assert list(frames["frame"]) == [0, 1, 2]
+    assert frames["landmark_rmse_mm"].iloc[0] == 0.0
+    assert frames["landmark_rmse_mm"].iloc[1] == pytest.approx(0.3)
+    assert frames["landmark_rmse_px"].iloc[1] == pytest.approx(3.0)
+    assert frames[["landmark_rmse_mm", "landmark_rmse_px"]].iloc[2].isna().all()
+    method[2, 0, 5] = truth[2, 0, 5]
+    frames = landmark_frames(method, truth, (0.2, 0.1))
+    assert frames["landmark_rmse_mm"].iloc[2] == pytest.approx(0.4 / np.sqrt(2))
+    assert frames["landmark_rmse_px"].iloc[2] == pytest.approx(2.0 / np.sqrt(2))
+
+
 def test_strain_errors_per_segment() -> None:
     truth = pd.DataFrame({"segment": [0, 7, 8], "ecc": [-0.15, -0.16, -0.14], "err": [0.3] * 3})
     method = truth.assign(ecc=truth["ecc"] + [0.01, 0.02, 0.0], err=truth["err"] - 0.05)
     errors = strain_errors(method, truth)
-    assert list(errors.columns) == SEGMENT_COLUMNS[SEGMENT_COLUMNS.index("segment") :]
+    assert list(errors.columns) == SEGMENT_ERROR_COLUMNS
+    assert SEGMENT_COLUMNS[SEGMENT_COLUMNS.index("segment") :] == SEGMENT_ERROR_COLUMNS
     np.testing.assert_allclose(errors["ecc_error"], [0.01, 0.02, 0.0], atol=1e-12)
     np.testing.assert_allclose(errors["err_error"], -0.05, atol=1e-12)
     assert errors["ecc_analytic"].isna().all()
@@ -173,8 +215,17 @@ def test_validation_specs_set_tag_spacing_in_pixels_on_the_same_hearts() -> None
     )
 
 
+def test_realistic_cells_hold_the_same_hearts() -> None:
+    ideal = validation_specs("human", 20.0, 5.0, 3, seed=2)
+    real = validation_specs("human", 20.0, 5.0, 3, seed=2, realism="realistic")
+    for si, sr in zip(ideal, real, strict=True):
+        assert (si.subject, si.position, si.motion) == (sr.subject, sr.position, sr.motion)
+        assert si.imaging.pixel_mm == sr.imaging.pixel_mm
+        assert (si.realism.name, sr.realism.name) == ("ideal", "realistic")
+
+
 def test_score_record_known_offset_and_zero_baseline(record: SliceRecord) -> None:
-    results = score_record(record, KEYS, ["fake"], track=_offset_tracker((0.03, -0.04)))
+    results = score_record(record, CELL, ["fake"], track=_offset_tracker((0.03, -0.04)))
     assert [r.row["method"] for r in results] == ["fake", ZERO]
     fake, zero = (r.row for r in results)
     assert list(fake) == SLICE_COLUMNS
@@ -183,8 +234,17 @@ def test_score_record_known_offset_and_zero_baseline(record: SliceRecord) -> Non
     assert fake["all_p95_mm"] == pytest.approx(0.05, rel=1e-4)
     assert fake["es_mean_px"] == pytest.approx(0.05 / record.pixel_spacing_mm[0], rel=1e-4)
     assert fake["landmark_es_mean_mm"] == pytest.approx(0.05, rel=1e-4)
+    assert fake["es_max_mm"] == pytest.approx(0.05, rel=1e-4)
     # a translation has no strain: the error is the tracker's, not the strain code's
     assert abs(fake["ecc_global_error"]) < 1e-6 and fake["ecc_segment_mae"] < 1e-6
+    assert abs(fake["ecc_midwall_error"]) < 1e-6 and abs(fake["err_midwall_error"]) < 1e-6
+    # the landmark RMSE per frame: 0 at ED, the offset after
+    frames = results[0].frames
+    assert list(frames.columns) == FRAME_COLUMNS and len(frames) == record.n_frames
+    assert frames["landmark_rmse_mm"].iloc[0] == 0.0
+    np.testing.assert_allclose(frames["landmark_rmse_mm"].iloc[1:], 0.05, rtol=1e-4)
+    # the zero baseline's landmarks stay at ED: its mid-wall errors are the whole strain
+    assert zero["ecc_midwall_error"] > 0.05 and zero["err_midwall_error"] < -0.05
     assert fake["seconds_per_frame"] >= 0
     # the zero baseline misses the whole strain
     segs = results[1].segments
@@ -199,15 +259,53 @@ def test_score_record_known_offset_and_zero_baseline(record: SliceRecord) -> Non
     np.testing.assert_allclose(segs["ecc_truth"], segs["ecc_analytic"], atol=0.005)
 
 
+def test_the_tracker_gets_the_wrong_mask_and_the_scores_use_the_true_one(
+    record: SliceRecord,
+) -> None:
+    """With mask error ``dilate2`` the tracker is handed the dilated mask on every frame and the
+    truth's ED landmarks as seeds; a tracker that returns the exact motion still scores zero
+    error, so every score reads the true record (true ED mask, truth motion)."""
+    assert record.mask is not None and record.landmarks is not None
+    seen: list[SliceRecord] = []
+
+    def exact(rec: SliceRecord, tracker: str, options: Mapping[str, Any]) -> Any:
+        seen.append(rec)
+        return record.displacement, record.landmarks, None
+
+    true_mask = record.mask.copy()
+    results = score_record(
+        record, Cell("rat", "ideal", "dilate2", 20.0, 5.0), ["fake"], track=exact
+    )
+    (given,) = seen
+    assert given is not record and given.mask is not None
+    assert given.mask.shape == true_mask.shape and given.mask.dtype == true_mask.dtype
+    for t in range(true_mask.shape[0]):
+        np.testing.assert_array_equal(
+            given.mask[t], perturb_mask(true_mask[t : t + 1], "dilate2")[0]
+        )
+    assert int(given.mask[0].sum()) > int(true_mask[0].sum())
+    np.testing.assert_array_equal(record.mask, true_mask)  # the true record is left alone
+    assert given.landmarks is record.landmarks and given.tagged is record.tagged
+    fake = results[0].row
+    assert fake["mask_error"] == "dilate2" and fake["status"] == "ok"
+    for name in [*DISPLACEMENT_METRICS, "landmark_es_mean_mm", "ecc_midwall_error"]:
+        assert fake[name] == 0.0, name
+    assert abs(fake["ecc_global_error"]) < 1e-9
+
+    seen.clear()
+    score_record(record, CELL, ["fake"], track=exact)
+    assert seen[0] is record  # no mask error: the record itself
+
+
 def test_a_refusing_tracker_is_a_failed_row_not_an_error(record: SliceRecord) -> None:
     def refuse(rec: SliceRecord, tracker: str, options: Mapping[str, Any]) -> Any:
         raise ValueError("no tag peaks found")
 
-    results = score_record(record, KEYS, ["fake"], track=refuse)
+    results = score_record(record, CELL, ["fake"], track=refuse)
     row = results[0].row
     assert list(row) == SLICE_COLUMNS
     assert row["status"].startswith("failed: no tag peaks")
-    assert np.isnan(row["es_mean_px"]) and results[0].segments.empty
+    assert np.isnan(row["es_mean_px"]) and results[0].segments.empty and results[0].frames.empty
     cells = aggregate(
         pd.DataFrame([r.row for r in results], columns=SLICE_COLUMNS),
         pd.concat([r.segments for r in results if not r.segments.empty]),
@@ -221,7 +319,7 @@ def test_bad_tracker_options_stop_the_sweep(record: SliceRecord) -> None:
         raise ConfigError("config.tracking.fake: unknown option 'sigma'")
 
     with pytest.raises(ConfigError, match="unknown option"):
-        score_record(record, KEYS, ["fake"], {"fake": {"sigma": 1}}, track=bad_options)
+        score_record(record, CELL, ["fake"], {"fake": {"sigma": 1}}, track=bad_options)
 
 
 def _slice_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -271,6 +369,7 @@ def test_sweep_with_a_known_error_orders_cells_with_zero_last() -> None:
     config = SweepConfig(
         trackers=("fake",),
         species=("rat",),
+        mask_error=("shift1", "none"),
         snr=(10.0, 20.0),
         spacing_px=(5.0,),
         slices=1,
@@ -278,26 +377,25 @@ def test_sweep_with_a_known_error_orders_cells_with_zero_last() -> None:
     )
     result = run_sweep(config, track=_offset_tracker((0.0, 0.02)))
     cells = result.cells()
-    assert list(cells["method"]) == ["fake", ZERO, "fake", ZERO]
-    assert list(cells["snr"]) == [10.0, 10.0, 20.0, 20.0]
+    # mask errors in the grid's order (none first), then SNR; zero last within a cell
+    assert list(cells["mask_error"]) == ["none"] * 4 + ["shift1"] * 4
+    assert list(cells["method"]) == ["fake", ZERO] * 4
+    assert list(cells["snr"]) == [10.0, 10.0, 20.0, 20.0] * 2
     fake = cells[cells["method"] == "fake"]
-    assert fake["es_mean_mm"].tolist() == pytest.approx([0.02, 0.02], rel=1e-4)
+    assert fake["es_mean_mm"].tolist() == pytest.approx([0.02] * 4, rel=1e-4)
     assert set(result.segments["method"]) == {"fake", ZERO}
-
-
-def test_config_from_dict() -> None:
-    config = SweepConfig.from_dict(
-        {"enabled": True, "trackers": ["harp"], "snr": [20], "spacing_px": [4, 5], "slices": 1},
-        {"harp": {"some_option": 1}, "sinmod": {"other": 2}},
+    assert len(result.frames) == 2 * 4 * config.frames  # fake and zero, 4 cells, every frame
+    # one cell on its own gives that cell's rows of the sweep
+    alone = run_cell(
+        config, config.cell("rat-ideal-shift1-snr20-sp5"), _offset_tracker((0.0, 0.02))
     )
-    assert config.trackers == ("harp",) and config.snr == (20.0,)
-    assert config.spacing_px == (4.0, 5.0) and config.slices == 1
-    assert dict(config.tracker_options) == {"harp": {"some_option": 1}}
-    assert len(list(config.cells())) == 2 * 1 * 2  # species rat, human by default
-    with pytest.raises(ValueError, match="unknown key"):
-        SweepConfig.from_dict({"slice": 1})
-    with pytest.raises(ValueError, match="at least 1 slice"):
-        SweepConfig(slices=0)
+    sweep_rows = result.slices[
+        (result.slices["mask_error"] == "shift1") & (result.slices["snr"] == 20)
+    ]
+    pd.testing.assert_frame_equal(
+        alone.slices.drop(columns="seconds_per_frame"),
+        sweep_rows.drop(columns="seconds_per_frame").reset_index(drop=True),
+    )
 
 
 # ---------------------------------------------------------------------- with a real tracker
@@ -313,15 +411,20 @@ def test_tiny_real_sweep_beats_zero() -> None:
     cells = result.cells()
     # HARP also measures strain from its phase gradients: an extra method with its displacement
     assert list(cells["method"]) == ["harp", "harp_phase", ZERO]
+    one_slice_sds = [f"{s}_{scope}_sd" for s in ("ecc", "err") for scope in ("global", "midwall")]
     assert (
-        not cells.drop(columns=["es_mean_px_sd", "ecc_global_sd", "err_global_sd"])[
-            cells["method"] == "harp"
-        ]
+        not cells.drop(columns=["es_mean_px_sd", *one_slice_sds])[cells["method"] == "harp"]
         .isna()
         .any(axis=None)
     )
     harp, phase, zero = cells.iloc[0], cells.iloc[1], cells.iloc[2]
-    for column in [*DISPLACEMENT_METRICS, "landmark_es_mean_px", "ecc_segment_mae"]:
+    for column in [
+        *DISPLACEMENT_METRICS,
+        "landmark_es_mean_px",
+        "ecc_segment_mae",
+        "ecc_midwall_mae",
+        "err_midwall_mae",
+    ]:
         assert harp[column] < zero[column], column
     # docs/tracking.md's aims at SNR 20 (mean ES error <= 0.3 px, Ecc segment MAE <= 0.02; every
     # tracker is held to them in test_accuracy.py); measured 0.182 px, 0.0055 and 0.0053
