@@ -9,7 +9,16 @@ of the record's own, and no images: the same layout as a prediction shard, so
 
 A slice that cannot be tracked (no tagged series, no ED mask, no tag peaks: an InputError from
 ``myoflow.tracking.api.track_record``) is logged, listed in the QC table with the error and
-left out; the others are unaffected. Both outputs are renamed into place together at the end.
+left out; the others are unaffected. So is a slice the tracker followed but whose quality check
+failed (``myoflow.tracking.checks``: tags faded before end-systole, or too many points off the
+slice's smooth motion): a reference that follows noise must not teach a network, so it goes to
+QC with its score and reason. A kept slice carries the checks' per-point flags in its extras
+(``tracking_flags`` ``[T, H, W]`` for the region's pixels, ``landmark_flags`` ``[T, 168]``; bits
+of ``myoflow.tracking.checks``).
+
+Three outputs, renamed into place together at the end: the tracked shard, its QC rows and its
+quality table (one row per slice of the input, ``QUALITY_COLUMNS``: the checks' scores and the
+slice's status ``tracked``, ``failed`` or ``not tracked``), which the report summarises.
 """
 
 from __future__ import annotations
@@ -20,6 +29,9 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from myoflow.errors import InputError
 from myoflow.io.atomic import atomic_path
 from myoflow.io.shards import read_shard, write_shard
@@ -28,10 +40,38 @@ from myoflow.record import SliceRecord
 
 log = logging.getLogger("myoflow.stages")
 
+#: The checks' scores in the quality table (``myoflow.tracking.checks``).
+SCORES = [
+    "quality",
+    "flagged_fraction",
+    "flagged_fraction_es",
+    "excluded_fraction",
+    "contrast_es",
+    "contrast_min",
+    "first_faded_frame",
+    "field_scale_px",
+]
+QUALITY_COLUMNS = ["cohort", "subject", "slice_id", "tracker", "status", *SCORES, "reason"]
+
 
 def qc_stage(tracker: str) -> str:
     """The ``stage`` column of the tracker's QC rows."""
     return f"tracking-{tracker}"
+
+
+def _quality_row(
+    rec: SliceRecord, tracker: str, status: str, scores: Mapping[str, float], reason: str
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "cohort": rec.cohort,
+        "subject": rec.subject,
+        "slice_id": rec.slice_id,
+        "tracker": tracker,
+        "status": status,
+        "reason": reason,
+    }
+    row.update({name: float(scores.get(name, np.nan)) for name in SCORES})
+    return row
 
 
 def track_stage(
@@ -40,8 +80,10 @@ def track_stage(
     shard: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
     qc_path: str | os.PathLike[str],
+    quality_path: str | os.PathLike[str],
 ) -> list[str]:
-    """Track every record of ``shard`` with ``tracker``; write the tracked shard and its QC rows.
+    """Track every record of ``shard`` with ``tracker``; write the tracked shard, its QC rows
+    and its quality table.
 
     Returns the keys (``subject/slice_id``) written. ``options`` are the tracker's options
     (``config.tracking.<tracker>``); an unknown option is a ConfigError before any record is read.
@@ -51,6 +93,7 @@ def track_stage(
 
     checked_tracker_options(tracker, dict(options or {}))
     qc_rows: list[dict[str, Any]] = []
+    quality_rows: list[dict[str, Any]] = []
 
     def tracked() -> Iterator[SliceRecord]:
         for rec in read_shard(shard):
@@ -62,23 +105,50 @@ def track_stage(
                 )
                 log.error("not tracked with %s: %s", tracker, error)
                 qc_rows.append(qc_row_from_error(error, qc_stage(tracker)))
+                quality_rows.append(_quality_row(rec, tracker, "not tracked", {}, error.problem))
                 continue
+            checked = result.checked
+            assert checked is not None  # track_record always checks
+            if not checked.passed:
+                error = rec.error(f"tracking quality check failed: {checked.reason}", "tagged")
+                log.error("%s tracked with %s but rejected: %s", rec.key, tracker, error)
+                qc_rows.append(qc_row_from_error(error, qc_stage(tracker)))
+                quality_rows.append(
+                    _quality_row(rec, tracker, "failed", checked.scores, checked.reason)
+                )
+                continue
+            quality_rows.append(_quality_row(rec, tracker, "tracked", checked.scores, ""))
             periods = ", ".join(f"{p:.2f}" for p in result.peaks.periods_px)
             numbers = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.diagnostics.items()))
-            log.info("tracked %s (tag periods %s px; %s)", rec.key, periods, numbers or "-")
+            log.info(
+                "tracked %s (tag periods %s px; quality %.2f, %.1f%% of points flagged; %s)",
+                rec.key,
+                periods,
+                checked.scores["quality"],
+                100 * checked.scores["flagged_fraction"],
+                numbers or "-",
+            )
             yield rec.replace(
                 cine=None,
                 tagged=None,
                 displacement=result.displacement,
                 landmarks=result.landmarks,
+                extras={
+                    **rec.extras,
+                    "tracking_flags": result.flags,
+                    "landmark_flags": result.landmark_flags,
+                },
             )
 
+    paths = (out_path, qc_path, quality_path)
     with contextlib.ExitStack() as stack:
-        tmp_shard, tmp_qc = (stack.enter_context(atomic_path(p)) for p in (out_path, qc_path))
+        tmp_shard, tmp_qc, tmp_quality = (stack.enter_context(atomic_path(p)) for p in paths)
         keys = write_shard(tmp_shard, tracked())
         qc_table(qc_rows).to_csv(tmp_qc, sep="\t", index=False)
+        quality = pd.DataFrame(quality_rows, columns=QUALITY_COLUMNS)
+        quality.to_csv(tmp_quality, sep="\t", index=False)
     log.info(
-        "%s: %d slice(s) tracked with %s, %d not trackable (see %s)",
+        "%s: %d slice(s) tracked with %s, %d not trackable or rejected (see %s)",
         out_path,
         len(keys),
         tracker,

@@ -43,7 +43,7 @@ def test_tracks_every_trackable_record_in_mm(
     tracker: str, tagged_records_list: list[SliceRecord], tagged_shard: Path, tmp_path: Path
 ) -> None:
     out, qc_path = tmp_path / "tracked.h5", tmp_path / "qc.tsv"
-    keys = track_stage(tracker, {}, tagged_shard, out, qc_path)
+    keys = track_stage(tracker, {}, tagged_shard, out, qc_path, tmp_path / "quality.tsv")
     good = [r for i, r in enumerate(tagged_records_list) if i not in (UNTAGGED, NO_TAGGED)]
     assert keys == [r.key for r in good] == shard_keys(out)
     tracked = {r.key: r for r in read_shard(out)}
@@ -82,7 +82,7 @@ def test_non_square_pixels_are_tracked_in_mm(tracker: str, tmp_path: Path) -> No
     rec = ring_record(ramp_mm(f_end, (2.8, -1.5), 6, centre)).record
     shard, out, qc_path = tmp_path / "in.h5", tmp_path / "tracked.h5", tmp_path / "qc.tsv"
     write_shard(shard, [rec])
-    assert track_stage(tracker, {}, shard, out, qc_path) == [rec.key]
+    assert track_stage(tracker, {}, shard, out, qc_path, tmp_path / "quality.tsv") == [rec.key]
     (out_rec,) = read_shard(out)
     assert out_rec.pixel_spacing_mm == (1.0, 1.4)
     mask = rec.mask[0].astype(bool)
@@ -97,7 +97,7 @@ def test_untrackable_records_are_listed_in_qc_and_skipped(
     tagged_records_list: list[SliceRecord], tagged_shard: Path, tmp_path: Path
 ) -> None:
     out, qc_path = tmp_path / "tracked.h5", tmp_path / "qc.tsv"
-    track_stage("harp", None, tagged_shard, out, qc_path)
+    track_stage("harp", None, tagged_shard, out, qc_path, tmp_path / "quality.tsv")
     qc = pd.read_csv(qc_path, sep="\t", dtype=str)
     assert list(qc.columns) == QC_COLUMNS
     assert list(qc["subject"]) == [
@@ -116,7 +116,7 @@ def test_untrackable_records_are_listed_in_qc_and_skipped(
 def test_unknown_option_fails_before_writing(tagged_shard: Path, tmp_path: Path) -> None:
     out, qc_path = tmp_path / "tracked.h5", tmp_path / "qc.tsv"
     with pytest.raises(ConfigError, match=r"config\.tracking\.harp: .*\['iteration'\]"):
-        track_stage("harp", {"iteration": 3}, tagged_shard, out, qc_path)
+        track_stage("harp", {"iteration": 3}, tagged_shard, out, qc_path, tmp_path / "quality.tsv")
     assert not out.exists() and not qc_path.exists()
 
 
@@ -138,7 +138,7 @@ def test_a_failing_job_leaves_no_output(
     monkeypatch.setattr(api, "track_record", fails_on_second)
     out, qc_path = tmp_path / "tracked.h5", tmp_path / "qc.tsv"
     with pytest.raises(RuntimeError, match="boom"):
-        track_stage("sinmod", {}, tagged_shard, out, qc_path)
+        track_stage("sinmod", {}, tagged_shard, out, qc_path, tmp_path / "quality.tsv")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 

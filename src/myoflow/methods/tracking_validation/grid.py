@@ -30,9 +30,9 @@ from typing import Any
 #: The phantom's realism presets (``myoflow.phantom.realism.PRESETS``; a test keeps them equal,
 #: so this module need not import the phantom).
 REALISMS = ("ideal", "realistic")
-#: Mask errors: none, eroded by 1 px, dilated by 1 or 2 px, shifted by 1 or 2 px along +x
+#: Mask errors: none, eroded by 1 or 2 px, dilated by 1 or 2 px, shifted by 1 or 2 px along +x
 #: (``mask_errors.perturb_mask`` reads the operation and the pixel count from the name).
-MASK_ERRORS = ("none", "erode1", "dilate1", "dilate2", "shift1", "shift2")
+MASK_ERRORS = ("none", "erode1", "erode2", "dilate1", "dilate2", "shift1", "shift2")
 #: The keys of a cell, in table order (the ``method`` column comes before them in every table).
 CELL_FIELDS = ("species", "realism", "mask_error", "snr", "spacing_px")
 

@@ -159,7 +159,7 @@ def test_stage_uses_the_tracked_reference_and_names_untracked_slices(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     tracked = tmp_path / "tracking" / "harp" / "shard-000.h5"
-    track_stage("harp", {}, tagged_shard, tracked, tmp_path / "qc.tsv")
+    track_stage("harp", {}, tagged_shard, tracked, tmp_path / "qc.tsv", tmp_path / "quality.tsv")
     # a perfect "network": the phantom's exact motion
     perfect = tmp_path / "myonet.h5"
     write_shard(perfect, [r.replace(cine=None, tagged=None) for r in tagged_records_list])

@@ -75,7 +75,7 @@ def test_cell_ids_are_stable_and_filesystem_safe() -> None:
     assert Cell("rat", "ideal", "none", 1e6, 4).id == "rat-ideal-none-snr1e06-sp4"
     config = SweepConfig(realism=REALISMS, mask_error=MASK_ERRORS)
     ids = [cell.id for cell in config.cells()]
-    assert len(ids) == len(set(ids)) == 2 * 2 * 6 * 4 * 4
+    assert len(ids) == len(set(ids)) == 2 * 2 * 7 * 4 * 4
     assert all(re.fullmatch(r"[a-z0-9-]+", i) for i in ids)
     # a cell's id does not depend on the rest of the grid, and names it back
     small = SweepConfig(species=("human",), snr=(20.0,), spacing_px=(5.0,))
