@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Track the tagged series of every slice of one preprocessed shard (HARP or SinMod-style).
 
-Writes the tracked displacement and landmarks (mm) as a record shard, and one QC row per slice
-that could not be tracked (no tagged series, no mask, no tag peaks).
+Writes the tracked displacement and landmarks (mm) as a record shard, one QC row per slice
+that could not be tracked (no tagged series, no mask, no tag peaks) or failed the quality check,
+and the quality table (one row per slice: the checks' scores and status).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ def main() -> None:
     parser.add_argument("--shard", required=True, help="preprocessed shard (HDF5)")
     parser.add_argument("--out", required=True, help="output tracked shard (HDF5)")
     parser.add_argument("--qc", required=True, help="output QC table of untracked slices (TSV)")
+    parser.add_argument("--quality", required=True, help="output quality table (TSV)")
     args = parser.parse_args()
     setup_logging()
-    track_stage(args.tracker, json.loads(args.options), args.shard, args.out, args.qc)
+    track_stage(args.tracker, json.loads(args.options), args.shard, args.out, args.qc, args.quality)
 
 
 if __name__ == "__main__":

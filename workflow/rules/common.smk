@@ -362,7 +362,18 @@ def tracking_validation_targets():
     return [f"{RESULTS}/tracking/validation.md", f"{RESULTS}/tracking/validation.png"]
 
 
+def tracking_quality_targets():
+    """The quality figure of every (cohort, tracker) that an experiment takes as reference."""
+    pairs = {
+        (cohort, EXPERIMENTS[exp]["tracker"])
+        for exp in EXPERIMENTS
+        if EXPERIMENTS[exp]["tracker"] is not None
+        for cohort in EXPERIMENTS[exp]["cohorts"]
+    }
+    return [f"{RESULTS}/{cohort}/tracking/{tracker}/quality.png" for cohort, tracker in sorted(pairs)]
+
+
 def all_targets():
     targets = [t for cohort in COHORTS for t in cohort_targets(cohort)]
     targets += [t for exp in EXPERIMENTS for t in experiment_targets(exp)]
-    return targets + tracking_validation_targets()
+    return targets + tracking_quality_targets() + tracking_validation_targets()

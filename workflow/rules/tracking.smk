@@ -5,12 +5,14 @@
 
 
 rule track_shard:
-    """Track the tagged series of every record of one preprocessed shard; untrackable slices -> QC."""
+    """Track the tagged series of every record of one preprocessed shard; untrackable or rejected
+    slices -> QC; every slice's quality scores -> the quality table."""
     input:
         f"{RESULTS}/{{cohort}}/preprocessed/crop/shard-{{shard}}.h5",
     output:
         records=f"{RESULTS}/{{cohort}}/tracking/{{tracker}}/shard-{{shard}}.h5",
         qc=f"{RESULTS}/{{cohort}}/tracking/{{tracker}}/qc-{{shard}}.tsv",
+        quality=f"{RESULTS}/{{cohort}}/tracking/{{tracker}}/quality-{{shard}}.tsv",
     log:
         f"{RESULTS}/logs/{{cohort}}/track-{{tracker}}-{{shard}}.log",
     params:
@@ -24,4 +26,35 @@ rule track_shard:
         runtime=runtime_min(30),
     shell:
         "python {params.script} --tracker {wildcards.tracker} --options {params.options:q}"
-        " --shard {input} --out {output.records} --qc {output.qc} 2> {log}"
+        " --shard {input} --out {output.records} --qc {output.qc} --quality {output.quality}"
+        " 2> {log}"
+
+
+rule tracking_quality:
+    """The tracker's quality scores over the cohort: the stacked table and its distribution."""
+    input:
+        shard_files(f"{RESULTS}/{{cohort}}/tracking/{{tracker}}/quality-{{shard}}.tsv"),
+    output:
+        tsv=f"{RESULTS}/{{cohort}}/tracking/{{tracker}}/quality.tsv",
+        png=report(
+            f"{RESULTS}/{{cohort}}/tracking/{{tracker}}/quality.png",
+            caption="../report/tracking_quality.rst",
+            category="Tracking",
+            subcategory="{cohort}",
+        ),
+        svg=f"{RESULTS}/{{cohort}}/tracking/{{tracker}}/quality.svg",
+    log:
+        f"{RESULTS}/logs/{{cohort}}/tracking_quality-{{tracker}}.log",
+    params:
+        script=f"{SCRIPTS}/tracking_quality.py",
+        out_dir=output_folder,
+    localrule: True
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "python {params.script} --out-dir {params.out_dir}"
+        " --title '{wildcards.cohort}, {wildcards.tracker}' {input} 2> {log}"

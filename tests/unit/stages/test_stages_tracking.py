@@ -14,9 +14,10 @@ from support.tagged import ramp_mm, ring_centre_mm, ring_record
 
 from myoflow.errors import ConfigError
 from myoflow.io.shards import read_displacements, read_shard, shard_keys, write_shard
+from myoflow.io.tables import read_tsv
 from myoflow.qc import QC_COLUMNS
 from myoflow.record import SliceRecord
-from myoflow.stages.tracking import track_stage
+from myoflow.stages.tracking import QUALITY_COLUMNS, track_stage
 from myoflow.tracking.api import track_record
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -151,3 +152,47 @@ def test_script_help() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "--tracker" in run.stdout and "{harp,sinmod}" in run.stdout
+
+
+def _faded(rec: SliceRecord, seed: int = 0) -> SliceRecord:
+    """``rec`` whose tags are gone from frame 1 on: each frame blurred past its tags, with
+    fresh noise at the series' level (what an untagged image shows the tracker)."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    tagged = rec.tagged.astype(np.float32).copy()
+    noise = 0.05 * float(tagged[0].std())
+    for t in range(1, len(tagged)):
+        blurred = ndimage.gaussian_filter(tagged[t], 2.5)
+        tagged[t] = blurred + rng.normal(scale=noise, size=blurred.shape)
+    return rec.replace(subject=f"{rec.subject}-faded", tagged=tagged)
+
+
+def test_quality_table_flags_and_a_rejected_slice(
+    tagged_records_list: list[SliceRecord], tmp_path: Path
+) -> None:
+    """Every input slice gets a quality row; a kept slice carries the per-point flags; a slice
+    whose tags fade before end-systole goes to QC with the reason and is not a reference."""
+    good = [r for i, r in enumerate(tagged_records_list) if i not in (UNTAGGED, NO_TAGGED)]
+    faded = _faded(good[0])
+    records = [*tagged_records_list, faded]
+    shard, out = tmp_path / "in.h5", tmp_path / "tracked.h5"
+    qc_path, quality_path = tmp_path / "qc.tsv", tmp_path / "quality.tsv"
+    write_shard(shard, records)
+    keys = track_stage("sinmod", {}, shard, out, qc_path, quality_path)
+    assert keys == [r.key for r in good]
+    quality = read_tsv(quality_path)
+    assert list(quality.columns) == QUALITY_COLUMNS
+    assert list(quality["subject"]) == [r.subject for r in records]
+    status = dict(zip(quality["subject"], quality["status"], strict=True))
+    assert status[faded.subject] == "failed"
+    assert [status[r.subject] for r in good] == ["tracked"] * len(good)
+    assert status[tagged_records_list[UNTAGGED].subject] == "not tracked"
+    qc = read_tsv(qc_path)
+    row = qc[qc["subject"] == faded.subject].iloc[0]
+    assert row["status"] == "excluded" and "tags faded at frame 1" in row["reason"]
+    for rec in read_shard(out):
+        t, h, w = rec.displacement.shape[0], *rec.displacement.shape[2:]
+        assert rec.extras["tracking_flags"].shape == (t, h, w)
+        assert rec.extras["tracking_flags"].dtype == np.uint8
+        assert rec.extras["landmark_flags"].shape == (t, 168)
