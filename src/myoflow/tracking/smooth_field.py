@@ -77,9 +77,7 @@ class PolarBasis:
         its radial power (the transmural gradient is wall thickening: it must not be damped), in
         the order of the columns of ``__call__``."""
         angular = [0] + [m for m in range(1, self.orders + 1) for _ in range(2)]
-        return np.array(
-            [m**2 for _ in range(self.radial_degree + 1) for m in angular], dtype=float
-        )
+        return np.array([m**2 for _ in range(self.radial_degree + 1) for m in angular], dtype=float)
 
 
 @dataclass

@@ -72,6 +72,8 @@ CONDITION_COLUMNS = [
     "ecc_midwall_mae",
     "err_midwall_mae",
     "ecc_segment_mae",
+    "qc_rejected",
+    "es_max_unflagged_px",
     "frames_per_s",
 ]
 #: The zero baseline's ``mask_error`` in the conditions table: it tracks nothing, so no mask
@@ -103,8 +105,9 @@ def reference_condition(cells: pd.DataFrame) -> pd.DataFrame:
 def conditions_table(cells: pd.DataFrame) -> pd.DataFrame:
     """What a user meets per (method, species, realism, mask error) at the reference SNR.
 
-    Means over tag spacings, except ``es_max_px`` (the largest point error over them) and the
-    slice counts (summed). Per species and preset, the trackers' rows by mask error, then the
+    Means over tag spacings, except the maxima ``es_max_px`` and ``es_max_unflagged_px`` (the
+    largest over them) and the slice counts (summed: ``failed`` the tracker refused,
+    ``qc_rejected`` its quality control rejected). Per species and preset, the trackers' rows by mask error, then the
     zero baseline's (``mask_error`` = ``any``: nothing it does depends on the mask).
     ``harp_phase`` differs from HARP in its field strain only, so it is left out.
     """
@@ -117,11 +120,12 @@ def conditions_table(cells: pd.DataFrame) -> pd.DataFrame:
     first_mask = zero.groupby(["species", "realism"])["mask_error"].transform("first")
     zero = zero[zero["mask_error"] == first_mask].assign(mask_error=ANY_MASK)
     rows = pd.concat([at_ref[~is_zero], zero])
-    sums = ["slices", "failed"]
-    means = [c for c in CONDITION_COLUMNS if c not in (*keys, "snr", *sums, "es_max_px")]
+    sums = ["slices", "failed", "qc_rejected"]
+    maxima = ["es_max_px", "es_max_unflagged_px"]
+    means = [c for c in CONDITION_COLUMNS if c not in (*keys, "snr", *sums, *maxima)]
     grouped = rows.groupby(keys, sort=False)
     table = grouped[means].mean()
-    table["es_max_px"] = grouped["es_max_px"].max()
+    table[maxima] = grouped[maxima].max()
     table[sums] = grouped[sums].sum()
     table = table.reset_index().assign(snr=ref)
     ranks = {

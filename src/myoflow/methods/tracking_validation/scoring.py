@@ -62,12 +62,17 @@ DISPLACEMENT_METRICS = [
     for stat in ("mean", "p95", "max")
 ]
 LANDMARK_METRICS = ["landmark_es_mean_mm", "landmark_es_mean_px"]
+#: The tracker's own quality control (``myoflow.tracking.checks``): whether the slice passed
+#: (1/0), the fraction of its points flagged up to ES, and the largest ES error of a point it
+#: did not flag in a slice it passed: what a user would take for a measurement.
+QC_METRICS = ["qc_passed", "flagged_es", "es_max_unflagged_px"]
 SLICE_COLUMNS = [
     *SLICE_KEYS,
     "status",
     *DISPLACEMENT_METRICS,
     *LANDMARK_METRICS,
     *SLICE_STRAIN_METRICS,
+    *QC_METRICS,
     "seconds_per_frame",
 ]
 SEGMENT_COLUMNS = [*SLICE_KEYS, *SEGMENT_ERROR_COLUMNS]
@@ -216,10 +221,24 @@ def slice_metrics(
 # Tracking and scoring a record
 
 
+@dataclass(frozen=True)
+class TrackQC:
+    """A tracker's verdict on a slice: passed, the fraction flagged up to ES, and the ED pixels
+    ``[H, W]`` whose tracked point was flagged (off the field, out of the band, beyond
+    physiology) at ES."""
+
+    passed: bool
+    flagged_es: float
+    flagged_at_es: np.ndarray
+
+
 #: A tracker's output for the sweep: displacement ``[T, 2, H, W]`` mm, landmarks ``[T, 2, 168]``
 #: mm and, from trackers that measure strain directly (HARP's phase gradients), per-pixel strain
-#: maps (``TrackResult.strain_maps``), else None.
-Tracked = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray] | None]
+#: maps (``TrackResult.strain_maps``), else None; optionally its quality control (``TrackQC``).
+Tracked = (
+    tuple[np.ndarray, np.ndarray, dict[str, np.ndarray] | None]
+    | tuple[np.ndarray, np.ndarray, dict[str, np.ndarray] | None, TrackQC | None]
+)
 TrackFn = Callable[[SliceRecord, str, Mapping[str, Any]], Tracked]
 #: Suffix of the extra method whose strain comes from the tracker's own maps (``harp_phase``):
 #: same displacement and landmarks as the tracker, strain without finite differences.
@@ -228,12 +247,40 @@ PHASE_STRAIN = "_phase"
 
 def _track_with_api(rec: SliceRecord, tracker: str, options: Mapping[str, Any]) -> Tracked:
     from myoflow.tracking.api import track_record
+    from myoflow.tracking.checks import BAD
 
     result = track_record(rec, tracker, options)
     maps = None
     if result.deformation is not None:
         maps = result.strain_maps(rec.pixel_spacing_mm)
-    return result.displacement, result.landmarks, maps
+    qc = None
+    if result.checked is not None and result.flags is not None and rec.es_frame is not None:
+        qc = TrackQC(
+            passed=result.checked.passed,
+            flagged_es=float(result.checked.scores["flagged_fraction_es"]),
+            flagged_at_es=(result.flags[int(rec.es_frame)] & BAD) > 0,
+        )
+    return result.displacement, result.landmarks, maps, qc
+
+
+def qc_scores(
+    rec: SliceRecord, displacement_mm: np.ndarray, qc: TrackQC | None
+) -> dict[str, float]:
+    """``QC_METRICS`` of one tracked slice (NaN without a ``TrackQC``; the largest unflagged
+    error NaN in a rejected slice, which is no measurement)."""
+    if qc is None or rec.mask is None or rec.es_frame is None or rec.displacement is None:
+        return {name: np.nan for name in QC_METRICS}
+    inside = np.asarray(rec.mask[0], bool)
+    sy, sx = rec.pixel_spacing_mm
+    diff = (np.asarray(displacement_mm) - rec.displacement)[int(rec.es_frame)]
+    error = np.hypot(diff[0] / sx, diff[1] / sy)
+    kept = inside & ~qc.flagged_at_es
+    worst = float(error[kept].max()) if qc.passed and kept.any() else np.nan
+    return {
+        "qc_passed": 1.0 if qc.passed else 0.0,
+        "flagged_es": qc.flagged_es,
+        "es_max_unflagged_px": worst,
+    }
 
 
 def _failed(keys: dict[str, Any], status: str) -> SliceResult:
@@ -280,12 +327,13 @@ def score_record(
     for method in [*trackers, ZERO]:
         keys_m: dict[str, Any] = {"method": method, **base}
         maps: dict[str, np.ndarray] | None = None
+        qc: TrackQC | None = None
         if method == ZERO:
             disp, marks, seconds = np.zeros_like(rec.displacement), zero_landmarks, np.nan
         else:
             start = time.perf_counter()
             try:
-                disp, marks, maps = track(given, method, (tracker_options or {}).get(method) or {})
+                out = track(given, method, (tracker_options or {}).get(method) or {})
             except ConfigError:
                 raise  # bad options fail every slice alike: a configuration error, not a result
             except (InputError, ValueError) as error:
@@ -293,8 +341,10 @@ def score_record(
                 results.append(_failed(keys_m, f"failed: {error}"))
                 continue
             seconds = time.perf_counter() - start
+            disp, marks, maps = out[:3]
+            qc = out[3] if len(out) > 3 else None
         scores, segments = slice_metrics(rec, disp, marks, truth_strain, analytic)
-        row: dict[str, Any] = {**keys_m, "status": "ok", **scores}
+        row: dict[str, Any] = {**keys_m, "status": "ok", **scores, **qc_scores(rec, disp, qc)}
         row["seconds_per_frame"] = seconds / rec.n_frames
         frames = landmark_frames(marks, rec.landmarks, rec.pixel_spacing_mm)
         results.append(

@@ -57,6 +57,9 @@ CELL_COLUMNS = [
     *DISPLACEMENT_METRICS,
     "es_mean_px_sd",
     *LANDMARK_METRICS,
+    "qc_rejected",
+    "flagged_es",
+    "es_max_unflagged_px",
     *[
         f"{strain}_{scope}_{stat}"
         for strain in ("ecc", "err")
@@ -182,6 +185,14 @@ def _cell_order(table: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     )
 
 
+def _nan_stats(ok: pd.DataFrame, name: str, pick: Callable[..., Any]) -> dict[str, float]:
+    """``{name: pick(values)}`` over the finite values, NaN when there are none (a tracker
+    without quality control, or every slice rejected)."""
+    values = ok[name].to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    return {name: float(pick(values)) if len(values) else np.nan}
+
+
 def aggregate(slices: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
     """One row per method x cell: columns ``CELL_COLUMNS``.
 
@@ -203,6 +214,10 @@ def aggregate(slices: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
             pick = np.max if name in MAX_METRICS else np.mean
             row[name] = float(pick(values)) if len(values) else np.nan
         row["es_mean_px_sd"] = float(ok["es_mean_px"].std(ddof=1)) if len(ok) > 1 else np.nan
+        passed = ok["qc_passed"].to_numpy(dtype=float)
+        row["qc_rejected"] = int((passed == 0).sum())
+        row.update(_nan_stats(ok, "flagged_es", np.nanmean))
+        row.update(_nan_stats(ok, "es_max_unflagged_px", np.nanmax))
         seg = seg_groups.get(cell, pd.DataFrame(columns=SEGMENT_COLUMNS))
         is_global = seg["segment"] == GLOBAL_SEGMENT
         for key in ("ecc", "err"):

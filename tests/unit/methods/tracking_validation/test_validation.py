@@ -433,3 +433,29 @@ def test_tiny_real_sweep_beats_zero() -> None:
     assert phase["es_mean_px"] == harp["es_mean_px"]
     assert phase["ecc_segment_mae"] <= 0.02
     assert phase["ecc_global_bias"] != harp["ecc_global_bias"]
+
+
+def test_quality_control_scores_leave_out_flagged_points_and_rejected_slices(
+    record: SliceRecord,
+) -> None:
+    """The largest unflagged error is over the points the tracker did not flag, and only in a
+    slice it passed; without quality control every QC score is NaN."""
+    from myoflow.methods.tracking_validation.scoring import TrackQC, qc_scores
+
+    assert record.displacement is not None and record.mask is not None
+    es = int(record.es_frame or 0)
+    inside = record.mask[0].astype(bool)
+    method = record.displacement.copy()
+    rows, cols = np.nonzero(inside)
+    method[es, 0, rows[0], cols[0]] += 4.0 * record.pixel_spacing_mm[1]  # one point 4 px off
+    method[es, 0, rows[1], cols[1]] += 1.0 * record.pixel_spacing_mm[1]  # another 1 px off
+    flagged = np.zeros_like(inside)
+    flagged[rows[0], cols[0]] = True
+    kept = qc_scores(record, method, TrackQC(True, 0.01, flagged))
+    assert kept["qc_passed"] == 1.0 and kept["flagged_es"] == 0.01
+    assert kept["es_max_unflagged_px"] == pytest.approx(1.0, abs=1e-4)
+    unflagged = qc_scores(record, method, TrackQC(True, 0.0, np.zeros_like(inside)))
+    assert unflagged["es_max_unflagged_px"] == pytest.approx(4.0, abs=1e-4)
+    rejected = qc_scores(record, method, TrackQC(False, 0.3, flagged))
+    assert rejected["qc_passed"] == 0.0 and np.isnan(rejected["es_max_unflagged_px"])
+    assert all(np.isnan(v) for v in qc_scores(record, method, None).values())
