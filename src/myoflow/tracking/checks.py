@@ -65,6 +65,8 @@ BAD = JUMP | OUTSIDE | STRETCH
 NEIGHBOURS = 12
 #: A repair is a measurement when at least this many of the neighbours are unflagged.
 MIN_SUPPORT = 4
+#: Points the smooth field is fitted to, at most (an even subsample of the eligible ones).
+FIT_POINTS = 1000
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,8 @@ class CheckOptions:
 
     #: largest distance from the slice's smooth field, in tag periods
     max_jump_periods: float = bounded(0.3, exclusive_minimum=0)
-    #: how far (px) a point may lie outside the frame's myocardium mask
-    band_px: float = bounded(2.0, minimum=0)
+    #: how far (px, 4-connected steps) a point may lie outside the frame's myocardium mask
+    band_px: int = bounded(2, minimum=0)
     #: smallest and largest in-plane principal stretch from ED
     min_stretch: float = bounded(0.5, exclusive_minimum=0)
     max_stretch: float = bounded(2.0, exclusive_minimum=1)
@@ -107,25 +109,53 @@ class Checked:
         return np.einsum("nk,tkc->tnc", self.basis(xy), self.coefficients)
 
 
-def _local_stretches(ref: np.ndarray, pos: np.ndarray, nbr: np.ndarray) -> np.ndarray:
-    """``[N, 2]`` principal stretches of the least-squares affine map of each neighbourhood."""
-    dx_ref = ref[nbr] - ref[:, None, :]  # [N, K, 2]
-    dx_now = pos[nbr] - pos[:, None, :]
-    gram = np.einsum("nki,nkj->nij", dx_ref, dx_ref)
-    cross = np.einsum("nki,nkj->nij", dx_now, dx_ref)
-    f = cross @ np.linalg.inv(gram + 1e-9 * np.eye(2))
-    return np.linalg.svd(f, compute_uv=False)
+class _Stretches:
+    """Principal stretches of each point's neighbourhood from ED, frame after frame.
+
+    The least-squares affine map of the neighbours' offsets, ``F = C G^-1`` with ``G`` the ED
+    offsets' Gram matrix (the same every frame, so inverted once) and ``C`` the current offsets
+    against the ED ones; the stretches are the square roots of the eigenvalues of ``F^T F``,
+    in closed form for 2 x 2 matrices (no per-point SVD: the trackers' frame rate needs it).
+    """
+
+    def __init__(self, ref: np.ndarray, nbr: np.ndarray) -> None:
+        self.nbr = nbr
+        self.d_ref = ref[nbr] - ref[:, None, :]  # [N, K, 2]
+        a, b = self.d_ref[..., 0], self.d_ref[..., 1]
+        gram = np.stack([(a * a).sum(1), (a * b).sum(1), (b * b).sum(1)])  # xx, xy, yy
+        det = gram[0] * gram[2] - gram[1] ** 2 + 1e-9
+        self.inv = np.stack([gram[2], -gram[1], gram[0]]) / det  # of the symmetric G
+
+    def __call__(self, pos: np.ndarray) -> np.ndarray:
+        """``[N, 2]`` (smaller, larger) stretches of the positions ``pos`` ``[N, 2]``."""
+        d_now = pos[self.nbr] - pos[:, None, :]
+        a, b = self.d_ref[..., 0], self.d_ref[..., 1]
+        u, v = d_now[..., 0], d_now[..., 1]
+        c = [(u * a).sum(1), (u * b).sum(1), (v * a).sum(1), (v * b).sum(1)]  # C row-major
+        i_xx, i_xy, i_yy = self.inv
+        f = [
+            c[0] * i_xx + c[1] * i_xy,
+            c[0] * i_xy + c[1] * i_yy,
+            c[2] * i_xx + c[3] * i_xy,
+            c[2] * i_xy + c[3] * i_yy,
+        ]
+        m_xx, m_xy = f[0] ** 2 + f[2] ** 2, f[0] * f[1] + f[2] * f[3]  # F^T F
+        m_yy = f[1] ** 2 + f[3] ** 2
+        half_trace = 0.5 * (m_xx + m_yy)
+        gap = np.sqrt(np.maximum(half_trace**2 - (m_xx * m_yy - m_xy**2), 0.0))
+        low, high = np.maximum(half_trace - gap, 0.0), half_trace + gap
+        return np.sqrt(np.stack([low, high], axis=1))
 
 
 def _outside(pos: np.ndarray, mask: np.ndarray, band_px: float) -> np.ndarray:
     """Points ``[N, 2]`` (x, y) farther than ``band_px`` from the mask ``[H, W]``."""
-    distance = ndimage.distance_transform_edt(~mask.astype(bool))
+    near = ndimage.binary_dilation(mask.astype(bool), iterations=int(np.floor(band_px)))
     h, w = mask.shape
     col = np.clip(np.rint(pos[:, 0]).astype(int), 0, w - 1)
     row = np.clip(np.rint(pos[:, 1]).astype(int), 0, h - 1)
     off_image = (pos[:, 0] < -0.5) | (pos[:, 0] > w - 0.5) | (pos[:, 1] < -0.5)
     off_image |= pos[:, 1] > h - 0.5
-    return (distance[row, col] > band_px) | off_image | ~np.all(np.isfinite(pos), axis=1)
+    return ~near[row, col] | off_image | ~np.all(np.isfinite(pos), axis=1)
 
 
 def check_points(
@@ -151,6 +181,7 @@ def check_points(
     n_frames, n_points, _ = positions.shape
     _, nbr = cKDTree(ref).query(ref, k=min(NEIGHBOURS, n_points - 1) + 1)
     nbr = nbr[:, 1:]
+    stretches = _Stretches(ref, nbr)
     basis = PolarBasis.around(ref)
     design = basis(ref)
     penalty = RIDGE * basis.roughness()
@@ -158,11 +189,14 @@ def check_points(
     out = np.asarray(positions, dtype=float).copy()
     flags = np.zeros((n_frames, n_points), np.uint8)
     tolerance = opts.max_jump_periods * period_px
-    prior = None if fit_to is None else np.asarray(fit_to, dtype=float)
+    # the field is fitted to at most FIT_POINTS of the points (every k-th): 33 terms need far
+    # fewer than the thousand-odd pixels of a wall, and the fit is the checks' main cost
+    fitted = np.flatnonzero(np.ones(n_points, bool) if fit_to is None else fit_to)
+    fitted = fitted[:: max(1, len(fitted) // FIT_POINTS)]
     scales = []
     for t in range(1, n_frames):
         u = out[t] - ref
-        fit = robust_fit(design, u, prior, penalty=penalty)
+        fit = robust_fit(design[fitted], u[fitted], penalty=penalty)
         coefficients[t] = fit.coefficients
         smooth = fit.at(design)
         scales.append(fit.scale)
@@ -172,7 +206,7 @@ def check_points(
             flags[t] |= np.where(_outside(out[t], masks[t], opts.band_px), OUTSIDE, 0).astype(
                 np.uint8
             )
-        stretch = _local_stretches(ref, ref + np.where(flags[t, :, None] > 0, smooth, u), nbr)
+        stretch = stretches(ref + np.where(flags[t, :, None] > 0, smooth, u))
         wild = (stretch.min(axis=1) < opts.min_stretch) | (stretch.max(axis=1) > opts.max_stretch)
         flags[t] |= np.where(wild, STRETCH, 0).astype(np.uint8)
         if contrast[t] < opts.min_contrast:
