@@ -41,6 +41,15 @@ def test_every_slice_is_tracked(harp_run: Path) -> None:
     assert all(r.cine is None and r.displacement.shape == (8, 2, 32, 32) for r in tracked)
     log = (res / "logs" / "models" / "tiny" / "myonet" / "train.log").read_text()
     assert "no harp displacement" not in log
+    # every slice passed the quality check, carries its per-point flags, and the report's
+    # quality summary lists it
+    quality = read_tsv(res / "rats" / "tracking" / "harp" / "quality.tsv")
+    assert list(zip(quality["subject"], quality["slice_id"])) == list(
+        zip(index.subject, index.slice_id)
+    )
+    assert set(quality["status"]) == {"tracked"}
+    assert (res / "rats" / "tracking" / "harp" / "quality.png").stat().st_size > 1000
+    assert all(r.extras["tracking_flags"].shape == (8, 32, 32) for r in tracked)
 
 
 def test_metrics_against_truth_show_harp_far_better_than_zero(harp_run: Path) -> None:
