@@ -86,6 +86,8 @@ CPU_MODULES = [
     "myoflow.stages.cohort",
     "myoflow.preprocess.pipeline",
     "myoflow.stages.tracking",
+    "myoflow.tracking.api",
+    "myoflow.report.tracking_quality",
     "myoflow.methods.tracking_validation.validation",
     "myoflow.methods.tracking_validation.cell_tables",
     "myoflow.methods.tracking_validation.report",
