@@ -9,7 +9,7 @@ Random streams (``numpy.random.SeedSequence`` entropy): ``[seed, 0]`` permutes t
 assignment; ``[seed, 1, i]`` draws subject i's anatomy, physiology and group effect (in that
 order, so a subject's anatomy does not depend on its group); ``[seed, 2, i, j]`` draws slice j's
 surroundings and noise; ``[seed, 3, i]`` draws what realism adds (the acquired frame count when
-``frames`` is a range, the ES phase, heart shift and base descent), so the ideal phantom's draws
+``frames`` is a range, the ES phase, heart shift, base descent and heart rotation), so the ideal phantom's draws
 never change.
 
 Groups and their effects are drawn by ``myoflow.phantom.groups``.
@@ -97,11 +97,17 @@ class SliceSpec:
     geometry: LVGeometry | None = None
     descent_mm: float = 0.0
     shift_mm: tuple[float, float] = (0.0, 0.0)
+    rotation_deg: float = 0.0
 
     def slice_motion(self) -> SliceMotion:
         """The motion the imaging plane sees (``motion`` itself when realism adds none)."""
         return SliceMotion(
-            self.motion, self.geometry, self.slice_location_mm, self.descent_mm, self.shift_mm
+            self.motion,
+            self.geometry,
+            self.slice_location_mm,
+            self.descent_mm,
+            self.shift_mm,
+            self.rotation_deg,
         )
 
 
@@ -113,6 +119,7 @@ class Acquired:
     es_phase: float
     shift_mm: tuple[float, float]
     base_descent: float
+    rotation_deg: float = 0.0
 
 
 def _acquired(cfg: dict[str, Any], index: int, subject: Subject, real: Realism) -> Acquired:
@@ -126,9 +133,10 @@ def _acquired(cfg: dict[str, Any], index: int, subject: Subject, real: Realism) 
     shift = float(rng.uniform(*real.heart_shift)) * r1_mid
     direction = float(rng.uniform(0.0, 2.0 * math.pi))
     descent = float(rng.uniform(*real.base_descent)) * subject.geometry.endo_length_mm
-    return Acquired(
-        n, es_phase, (shift * math.cos(direction), shift * math.sin(direction)), descent
-    )
+    # drawn last, so the draws before it are those of the preset without rotation
+    rotation = float(rng.uniform(*real.heart_rotation_deg)) * float(rng.choice([-1.0, 1.0]))
+    shift_xy = (shift * math.cos(direction), shift * math.sin(direction))
+    return Acquired(n, es_phase, shift_xy, descent, rotation)
 
 
 def with_defaults(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -265,6 +273,7 @@ def _subject_slices(
             "realism": real.name,
             "acquired_frames": n_frames,
             "heart_shift_mm": math.hypot(*acquired.shift_mm),
+            "heart_rotation_deg": acquired.rotation_deg,
             "through_plane_mm": descent,
         }
         specs.append(
@@ -289,6 +298,7 @@ def _subject_slices(
                 geometry=subject.geometry,
                 descent_mm=descent,
                 shift_mm=acquired.shift_mm,
+                rotation_deg=acquired.rotation_deg,
             )
         )
     return specs

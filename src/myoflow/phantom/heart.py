@@ -1,5 +1,6 @@
 """The motion a fixed imaging plane sees: the LV's in-plane motion at the level the plane cuts at
-each instant, then a translation of the whole heart that fades out into still surroundings.
+each instant, then a rotation and a translation of the whole heart that fade out into still
+surroundings.
 
 Why a wrapper and not more terms in ``LVMotion``: that model is one exactly incompressible,
 closed-form-invertible slice; through-plane motion and a heart that moves inside a still chest
@@ -15,7 +16,12 @@ through the slice, so the entering material carries the same tag pattern at its 
 in-plane position; the truth is the in-plane motion of the material in the plane, which is what
 a tag tracker (and an expert following tag crossings) measures.
 
-Heart translation. After the LV's motion, a point at distance r from the LV centre moves by
+Heart rotation. After the LV's motion, a point at distance r from the LV centre turns about it by
+``s phi w(r)`` (``phi`` the peak rotation, ``w`` the fade below): rigid in the wall, none in the
+chest. Each circle about the centre turns as a whole, so r is unchanged and the inverse is
+exact (turn back by the same angle).
+
+Heart translation. After the rotation, a point at distance r from the LV centre moves by
 ``s T w(r)``, with ``w = 1`` up to just beyond the largest deformed epicardium (strain in the wall
 is untouched) and a smoothstep down to 0 over a shear layer ``b >= 2 |T|`` wide, so that the
 chest wall, liver and lung beyond it stay still. The map stays invertible because
@@ -53,7 +59,8 @@ class SliceMotion:
     """``base`` (the slice's motion at its ED level) seen by a fixed plane.
 
     ``descent_mm`` is the peak descent of the base (0: no through-plane motion; needs
-    ``geometry``), ``z_mm`` the plane's depth, ``shift_mm`` the peak heart translation (x, y).
+    ``geometry``), ``z_mm`` the plane's depth, ``shift_mm`` the peak heart translation (x, y),
+    ``rotation_deg`` the peak heart rotation (counter-clockwise in x, y).
     """
 
     base: LVMotion
@@ -61,6 +68,7 @@ class SliceMotion:
     z_mm: float = 0.0
     descent_mm: float = 0.0
     shift_mm: tuple[float, float] = (0.0, 0.0)
+    rotation_deg: float = 0.0
 
     def __post_init__(self) -> None:
         if self.descent_mm and self.geometry is None:
@@ -113,6 +121,19 @@ class SliceMotion:
         r = np.hypot(x - self.base.center_mm[0], y - self.base.center_mm[1])
         return smoothstep_down((r - r_in) / b)
 
+    def _turn(
+        self, x: np.ndarray, y: np.ndarray, s: float, sign: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The points turned about the LV centre by ``sign s phi w(r)`` (r does not change)."""
+        if not self.rotation_deg or not s:
+            return x, y
+        cx, cy = self.base.center_mm
+        dx, dy = np.asarray(x, float) - cx, np.asarray(y, float) - cy
+        angle = sign * float(s) * math.radians(self.rotation_deg) * self._weight(x, y)
+        cos, sin = np.cos(angle), np.sin(angle)
+        dtype = np.result_type(x, np.float32)
+        return (cx + cos * dx - sin * dy).astype(dtype), (cy + sin * dx + cos * dy).astype(dtype)
+
     def _unshift(self, x: np.ndarray, y: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
         """Positions before the shift of the points at ``(x, y)`` (bisection on the fraction)."""
         if not self._shift_norm or not s:
@@ -155,7 +176,7 @@ class SliceMotion:
     def static_radius_mm(self) -> float:
         """Circular radius beyond which every point is at rest at every s."""
         lv = max(level.static_radius_mm for level in self._extremes)
-        if not self._shift_norm:
+        if not self._shift_norm and not self.rotation_deg:
             return lv
         r_in, b = self._shift_zone
         smallest = float(np.linalg.svd(self.base.a_matrix, compute_uv=False).min())
@@ -164,6 +185,9 @@ class SliceMotion:
     def forward(self, points: np.ndarray, s: float) -> np.ndarray:
         """``[..., 2]`` ED positions (mm) -> positions at timing value s."""
         out = self.at(s).forward(points, s)
+        if self.rotation_deg and s:
+            x, y = self._turn(out[..., 0], out[..., 1], s, 1.0)
+            out = np.stack([x, y], axis=-1).astype(out.dtype)
         if self._shift_norm and s:
             w = self._weight(out[..., 0], out[..., 1])[..., None]
             out = out + float(s) * np.asarray(self.shift_mm) * w
@@ -174,9 +198,10 @@ class SliceMotion:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Circular reference coordinates ``(xc, yc, psi)`` of the points at ``(x, y)`` at s,
         in the frame of the level cut at s (whose radii ``radii(s)`` gives)."""
-        ux, uy = self._unshift(x, y, s)
+        ux, uy = self._turn(*self._unshift(x, y, s), s, -1.0)
         return self.at(s).inverse_circular(ux, uy, s)
 
     def strain(self, points: np.ndarray, s: float) -> dict[str, np.ndarray]:
-        """Analytic in-plane strain at ED points: the level's (the shift is rigid in the wall)."""
+        """Analytic in-plane strain at ED points: the level's (rotation and shift are rigid in
+        the wall, so the Lagrangian Green strain does not change)."""
         return self.at(s).strain(points, s)

@@ -13,8 +13,9 @@ published acquisition facts rather than from any one file:
 * tags washed out of flowing blood within one or two frames (an effective blood T1 of
   ``washout_frames`` frame intervals) and bright, untagged inflow (``inflow_gain``);
 * a whole-heart translation over the cycle (4-7.5 mm between ED and ES on real human cine, as a
-  fraction of the mid-ventricular epicardial radius) that fades out over a shear layer, so the
-  chest wall and liver next to the heart stay still;
+  fraction of the mid-ventricular epicardial radius) and rotation (2-6 degrees either way, an
+  assumption: the heart rocks in the chest by a few degrees beside the LV's own twist) that fade
+  out over a shear layer, so the chest wall and liver next to the heart stay still;
 * through-plane motion: the base descends toward the apex (10-15 mm in people, as a fraction
   of the endocardial long axis), so each frame cuts the ventricle at another level;
 * papillary muscles and trabeculae in the blood pool (tissue, not in the myocardium mask, keeping
@@ -59,6 +60,8 @@ class Realism:
     #: Peak whole-heart translation (at ES), as a fraction of the mid-ventricular ED epicardial
     #: radius, drawn per subject; its direction is drawn uniformly.
     heart_shift: tuple[float, float] = (0.0, 0.0)
+    #: Peak whole-heart rotation (degrees, at ES) about the LV centre, its sign drawn per subject.
+    heart_rotation_deg: tuple[float, float] = (0.0, 0.0)
     #: Peak descent of the base toward the apex, as a fraction of the endocardial long axis.
     base_descent: tuple[float, float] = (0.0, 0.0)
     #: Phase of end-systole in the RR interval, drawn per subject.
@@ -95,6 +98,7 @@ REALISTIC = Realism(
     fine_texture=True,
     # 4-7.5 mm over a human mid-ventricular epicardial radius of about 34 mm
     heart_shift=(0.12, 0.22),
+    heart_rotation_deg=(2.0, 6.0),
     # 10-15 mm over a human endocardial long axis of about 66 mm
     base_descent=(0.15, 0.23),
     es_phase=(0.32, 0.48),

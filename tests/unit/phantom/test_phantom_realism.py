@@ -2,7 +2,7 @@
 
 Aims come from published acquisition facts (myoflow.phantom.realism): tag harmonic amplitude at
 about a quarter of ED by end-systole and a fifth by the end of the cycle (UK Biobank tagging),
-blood tags washed out within one or two frames, a heart that shifts in a still chest, and
+blood tags washed out within one or two frames, a heart that shifts and turns in a still chest, and
 through-plane motion that brings another level of the ventricle into the plane.
 """
 
@@ -44,6 +44,7 @@ def test_ideal_is_the_default_and_a_plain_slice_motion_is_its_lv_motion():
 def test_the_realistic_plane_motion_inverts_exactly(human_specs):
     motion = human_specs[0].slice_motion()
     assert motion.descent_mm > 5.0 and np.hypot(*motion.shift_mm) > 3.0
+    assert motion.rotation_deg != 0.0
     grid = np.stack(np.meshgrid(np.linspace(60, 200, 60), np.linspace(60, 200, 60)), -1)
     for s in (0.3, 1.0):
         xc, yc, _ = motion.inverse_circular(*np.moveaxis(motion.forward(grid, s), -1, 0), s)
@@ -63,6 +64,24 @@ def test_the_heart_shift_is_rigid_in_the_wall(human_specs):
     e_c = np.stack([-np.sin(ang), np.cos(ang)], -1)
     ecc = np.einsum("ni,nij,nj->n", e_c, e, e_c)
     np.testing.assert_allclose(ecc, motion.strain(pts, 1.0)["ecc_green"], atol=1e-6)
+
+
+def test_the_heart_turns_by_its_rotation_and_the_chest_stays_still(human_specs):
+    """In the wall the plane motion is the level's motion turned about the LV centre by
+    s x the peak rotation, then shifted; far out every point is still."""
+    spec = human_specs[0]
+    motion = spec.slice_motion()
+    assert 2.0 <= abs(motion.rotation_deg) <= 6.0
+    plain = replace(motion, rotation_deg=0.0, shift_mm=(0.0, 0.0))
+    pts = motion.wall_point(np.arange(0, 360, 20.0), np.full(18, 0.5))
+    s = 0.8
+    angle = np.radians(s * motion.rotation_deg)
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    centre = np.asarray(motion.center_mm)
+    expected = (plain.forward(pts, s) - centre) @ turn.T + centre + s * np.asarray(motion.shift_mm)
+    np.testing.assert_allclose(motion.forward(pts, s), expected, atol=1e-9)
+    far = centre + np.array([[1.0, 0.0], [0.0, -1.0]]) * (motion.static_radius_mm + 1.0)
+    np.testing.assert_allclose(motion.forward(far, s), far, atol=1e-12)
 
 
 def test_the_heart_moves_by_its_shift_and_the_chest_stays_still(human_specs, noiseless):
