@@ -55,13 +55,14 @@ EDGE_PX, BAND_PX = 2, 2
 class TrackResult:
     """Tracked motion of one slice in the record's conventions.
 
-    ``displacement`` ``[T, 2, H, W]`` mm, Lagrangian from ED (tracked on the ED myocardium,
-    nearest-tracked extension elsewhere); ``landmarks`` ``[T, 2, 168]`` mm; ``region`` the tracked
-    ED pixels; ``peaks`` the tag peaks found; ``diagnostics`` the tracker's own numbers;
+    ``displacement`` ``[T, 2, H, W]`` mm, Lagrangian from ED (tracked on the ED myocardium's
+    core, the slice's smooth field on its rim and a band around it, the nearest value beyond);
+    ``landmarks`` ``[T, 2, 168]`` mm; ``region`` the ED myocardium mask; ``peaks`` the tag peaks found; ``diagnostics`` the tracker's own numbers;
     ``deformation`` the deformation gradient ``[T, 2, 2, H, W]`` in mm units where the tracker
     measures it (HARP, from phase gradients; not repaired by the checks), else None;
-    ``flags`` the checks' bits of the region's pixels ``[T, H, W]`` (0 outside) and
-    ``landmark_flags`` ``[T, 168]``; ``checked`` the slice's scores and verdict.
+    ``flags`` the checks' bits of the tracked pixels ``[T, H, W]`` (the mask's core; 0 on its
+    rim and outside, which take the smooth field) and ``landmark_flags`` ``[T, 168]``;
+    ``checked`` the slice's scores and verdict.
     """
 
     displacement: np.ndarray
