@@ -62,6 +62,7 @@ def qc_stage(tracker: str) -> str:
 def _quality_row(
     rec: SliceRecord, tracker: str, status: str, scores: Mapping[str, float], reason: str
 ) -> dict[str, Any]:
+    """One row of the quality table; scores a slice never got (not tracked) are NaN."""
     row: dict[str, Any] = {
         "cohort": rec.cohort,
         "subject": rec.subject,
