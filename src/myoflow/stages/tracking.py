@@ -12,7 +12,9 @@ A slice that cannot be tracked (no tagged series, no ED mask, no tag peaks: an I
 left out; the others are unaffected. So is a slice the tracker followed but whose quality check
 failed (``myoflow.tracking.checks``: tags faded before end-systole, or too many points off the
 slice's smooth motion): a reference that follows noise must not teach a network, so it goes to
-QC with its score and reason. A kept slice carries the checks' per-point flags in its extras
+QC with its score and reason. A kept slice whose tags fade, or one of whose frames is
+unreliable, after end-systole gets a ``flagged`` QC row naming the frame. A kept slice carries
+the checks' per-point flags in its extras
 (``tracking_flags`` ``[T, H, W]`` for the region's pixels, ``landmark_flags`` ``[T, 168]``; bits
 of ``myoflow.tracking.checks``).
 
@@ -35,7 +37,7 @@ import pandas as pd
 from myoflow.errors import InputError
 from myoflow.io.atomic import atomic_path
 from myoflow.io.shards import read_shard, write_shard
-from myoflow.qc import qc_row_from_error, qc_table
+from myoflow.qc import qc_row_from_error, qc_rows_from_flags, qc_table
 from myoflow.record import SliceRecord
 
 log = logging.getLogger("myoflow.stages")
@@ -49,6 +51,7 @@ SCORES = [
     "contrast_es",
     "contrast_min",
     "first_faded_frame",
+    "first_unreliable_frame",
     "field_scale_px",
 ]
 QUALITY_COLUMNS = ["cohort", "subject", "slice_id", "tracker", "status", *SCORES, "reason"]
@@ -73,6 +76,18 @@ def _quality_row(
     }
     row.update({name: float(scores.get(name, np.nan)) for name in SCORES})
     return row
+
+
+def _late_trouble(scores: Mapping[str, float]) -> list[str]:
+    """QC flags of a kept slice whose frames after end-systole are no measurement (tags faded,
+    or too many points flagged): the slice stays a reference, its flags mark those frames
+    excluded, and the QC table says so rather than leaving it to the flags alone."""
+    out = []
+    if scores["first_faded_frame"] > 0:
+        out.append(f"tags_faded_from_frame:{int(scores['first_faded_frame'])}")
+    if scores["first_unreliable_frame"] > 0:
+        out.append(f"unreliable_frame:{int(scores['first_unreliable_frame'])}")
+    return out
 
 
 def track_stage(
@@ -112,6 +127,7 @@ def track_stage(
             assert checked is not None  # track_record always checks
             if not checked.passed:
                 error = rec.error(f"tracking quality check failed: {checked.reason}", "tagged")
+                error = error.with_context(file=str(shard))  # where the record has no file
                 log.error("%s tracked with %s but rejected: %s", rec.key, tracker, error)
                 qc_rows.append(qc_row_from_error(error, qc_stage(tracker)))
                 quality_rows.append(
@@ -119,6 +135,9 @@ def track_stage(
                 )
                 continue
             quality_rows.append(_quality_row(rec, tracker, "tracked", checked.scores, ""))
+            qc_rows.extend(
+                qc_rows_from_flags(rec, _late_trouble(checked.scores), qc_stage(tracker))
+            )
             periods = ", ".join(f"{p:.2f}" for p in result.peaks.periods_px)
             numbers = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.diagnostics.items()))
             log.info(

@@ -17,7 +17,11 @@ tracker:
   Err about +0.4);
 * **a faded frame** (``FADED`` and ``EXCLUDED``, every point of the frame): the tags no longer
   stand out of the myocardium's texture where the points are (``quality.tag_contrast`` below
-  ``min_contrast``): whatever the tracker returns there follows noise, so it is no measurement.
+  ``min_contrast``): whatever the tracker returns there follows noise, so it is no measurement;
+* **an unreliable frame** (``EXCLUDED``, every point of the frame): more than
+  ``max_frame_flagged`` of its points are flagged. A quarter of a wall off its smooth motion is
+  a tracker that jumped tags over a whole region (SinMod in rapid filling, when steps exceed half
+  a period), and the field fitted to the rest is no repair for it.
 
 The output (``regularise``, the default): every point takes the smooth field's displacement,
 the spatial regulariser of both trackers. The field is fitted to the unflagged points only
@@ -38,10 +42,10 @@ thickening error worse; the trackers' own coupling in time (HARP's restarts, Sin
 path) stays.
 
 The slice's scores: the fraction of points flagged over frames 1..T-1 and up to end-systole, the
-tag contrast per frame (at ES and its minimum), the first faded frame, the smooth field's
-residual scale; and a verdict: it fails (``passed`` False, with the reason) when the tags fade
-at or before end-systole or more than ``max_flagged`` of its points up to end-systole were
-flagged. The tracking stage sends a failed slice to QC instead of letting it become a reference.
+tag contrast per frame (at ES and its minimum), the first faded and the first unreliable frame,
+the smooth field's residual scale; and a verdict: it fails (``passed`` False, with the reason)
+when the tags fade or a frame is unreliable at or before end-systole, or more than
+``max_flagged`` of its points up to end-systole were flagged. The tracking stage sends a failed slice to QC instead of letting it become a reference.
 
 Hand-written: no maintained library checks tag-tracking output; the neighbour search is SciPy's
 cKDTree and the field fit ``smooth_field``.
@@ -85,6 +89,8 @@ class CheckOptions:
     min_contrast: float = bounded(1.3, minimum=0)
     #: largest fraction of flagged points up to end-systole for the slice to pass
     max_flagged: float = bounded(0.1, minimum=0, maximum=1)
+    #: fraction of a frame's points flagged above which the whole frame is no measurement
+    max_frame_flagged: float = bounded(0.25, minimum=0, maximum=1)
     #: every point takes the smooth field (True) or only the flagged ones (False)
     regularise: bool = True
 
@@ -227,6 +233,9 @@ def _judge(
     """The slice's scores and verdict (see the module docstring), set on ``checked``."""
     flags = checked.flags
     bad = (flags & BAD) > 0
+    unreliable = np.flatnonzero(bad.mean(axis=1) > opts.max_frame_flagged)
+    flags[unreliable] |= EXCLUDED
+    first_unreliable = int(unreliable[0]) if len(unreliable) else -1
     to_es = bad[1 : max(es_frame, 1) + 1]
     faded = np.flatnonzero(np.asarray(contrast) < opts.min_contrast)
     faded = faded[faded > 0]
@@ -239,6 +248,7 @@ def _judge(
         "contrast_es": float(contrast[es_frame]),
         "contrast_min": float(np.min(contrast[1:])) if len(contrast) > 1 else np.nan,
         "first_faded_frame": float(first_faded),
+        "first_unreliable_frame": float(first_unreliable),
         "field_scale_px": float(np.median(scales)) if len(scales) else 0.0,
     }
     reasons = []
@@ -247,6 +257,12 @@ def _judge(
             f"tags faded at frame {first_faded}, at or before end-systole (frame {es_frame}): "
             f"tag contrast {contrast[first_faded]:.2f}, below {opts.min_contrast:g} (untagged "
             "myocardium measures about 1)"
+        )
+    if 0 < first_unreliable <= es_frame:
+        reasons.append(
+            f"frame {first_unreliable}, at or before end-systole (frame {es_frame}), is "
+            f"unreliable: {bad[first_unreliable].mean():.0%} of its points were flagged, above "
+            f"{opts.max_frame_flagged:.0%}"
         )
     if flagged_es > opts.max_flagged:
         reasons.append(

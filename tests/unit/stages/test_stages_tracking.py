@@ -154,18 +154,18 @@ def test_script_help() -> None:
     assert "--tracker" in run.stdout and "{harp,sinmod}" in run.stdout
 
 
-def _faded(rec: SliceRecord, seed: int = 0) -> SliceRecord:
-    """``rec`` whose tags are gone from frame 1 on: each frame blurred past its tags, with
-    fresh noise at the series' level (what an untagged image shows the tracker)."""
+def _faded(rec: SliceRecord, start: int = 1, seed: int = 0) -> SliceRecord:
+    """``rec`` whose tags are gone from frame ``start`` on: each frame blurred past its tags,
+    with fresh noise at the series' level (what an untagged image shows the tracker)."""
     from scipy import ndimage
 
     rng = np.random.default_rng(seed)
     tagged = rec.tagged.astype(np.float32).copy()
     noise = 0.05 * float(tagged[0].std())
-    for t in range(1, len(tagged)):
+    for t in range(start, len(tagged)):
         blurred = ndimage.gaussian_filter(tagged[t], 2.5)
         tagged[t] = blurred + rng.normal(scale=noise, size=blurred.shape)
-    return rec.replace(subject=f"{rec.subject}-faded", tagged=tagged)
+    return rec.replace(subject=f"{rec.subject}-faded{start}", tagged=tagged)
 
 
 def test_quality_table_flags_and_a_rejected_slice(
@@ -175,22 +175,27 @@ def test_quality_table_flags_and_a_rejected_slice(
     whose tags fade before end-systole goes to QC with the reason and is not a reference."""
     good = [r for i, r in enumerate(tagged_records_list) if i not in (UNTAGGED, NO_TAGGED)]
     faded = _faded(good[0])
-    records = [*tagged_records_list, faded]
+    late = _faded(good[0], start=int(good[0].es_frame) + 2)
+    records = [*tagged_records_list, faded, late]
     shard, out = tmp_path / "in.h5", tmp_path / "tracked.h5"
     qc_path, quality_path = tmp_path / "qc.tsv", tmp_path / "quality.tsv"
     write_shard(shard, records)
     keys = track_stage("sinmod", {}, shard, out, qc_path, quality_path)
-    assert keys == [r.key for r in good]
+    assert keys == [r.key for r in [*good, late]]
     quality = read_tsv(quality_path)
     assert list(quality.columns) == QUALITY_COLUMNS
     assert list(quality["subject"]) == [r.subject for r in records]
     status = dict(zip(quality["subject"], quality["status"], strict=True))
     assert status[faded.subject] == "failed"
-    assert [status[r.subject] for r in good] == ["tracked"] * len(good)
+    assert [status[r.subject] for r in [*good, late]] == ["tracked"] * (len(good) + 1)
     assert status[tagged_records_list[UNTAGGED].subject] == "not tracked"
     qc = read_tsv(qc_path)
     row = qc[qc["subject"] == faded.subject].iloc[0]
     assert row["status"] == "excluded" and "tags faded at frame 1" in row["reason"]
+    # tags gone after end-systole: kept, its late frames excluded, and a flagged QC row says so
+    late_rows = qc[qc["subject"] == late.subject]
+    assert set(late_rows["status"]) == {"flagged"} and (row["file"] != "-")
+    assert f"tags_faded_from_frame:{int(good[0].es_frame) + 2}" in set(late_rows["reason"])
     for rec in read_shard(out):
         t, h, w = rec.displacement.shape[0], *rec.displacement.shape[2:]
         assert rec.extras["tracking_flags"].shape == (t, h, w)

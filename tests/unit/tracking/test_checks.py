@@ -123,3 +123,20 @@ def test_a_patch_of_jumped_points_is_repaired_but_its_core_excluded() -> None:
     assert checked.flags[2, 300] & EXCLUDED
     assert not (checked.flags[:, ~patch] & EXCLUDED).any()
     np.testing.assert_allclose(checked.positions[:, patch], positions[:, patch], atol=0.05)
+
+
+def test_a_frame_with_a_third_of_its_points_off_is_no_measurement() -> None:
+    """A tracker that jumped tags at a third of its points in one frame (SinMod in rapid
+    filling: 36 % of a realistic basal slice's landmarks in one frame): every point of that
+    frame is excluded, and the slice fails when the frame is at or before end-systole."""
+    ref, positions = _slice()
+    rng = np.random.default_rng(3)
+    wall = positions.copy()
+    jumped = rng.random(len(ref)) < 0.35
+    steps = np.array([[PERIOD, 0.0], [-PERIOD, 0.0], [0.0, PERIOD], [0.0, -PERIOD]])
+    wall[6, jumped] += steps[rng.integers(0, 4, jumped.sum())]
+    after = check_points(ref, wall, PERIOD, _tagged(), es_frame=4)
+    assert np.all(after.flags[6] & EXCLUDED) and not (after.flags[5] & EXCLUDED).any()
+    assert after.passed and after.scores["first_unreliable_frame"] == 6
+    before = check_points(ref, wall, PERIOD, _tagged(), es_frame=6)
+    assert not before.passed and "frame 6, at or before end-systole" in before.reason
