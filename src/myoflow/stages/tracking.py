@@ -53,6 +53,7 @@ SCORES = [
     "first_faded_frame",
     "first_unreliable_frame",
     "field_scale_px",
+    "forward_backward_px",
 ]
 QUALITY_COLUMNS = ["cohort", "subject", "slice_id", "tracker", "status", *SCORES, "reason"]
 

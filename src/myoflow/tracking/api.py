@@ -199,6 +199,10 @@ def track_record(
     rows, cols = np.nonzero(core)
     ref = np.concatenate([np.stack([cols, rows], axis=-1).astype(float), seeds_px])
     checked = _check(rec, images, ref, out, peaks, checks)
+    # the tracker's own consistency in time, where it measures one (SinMod's two paths)
+    checked.scores["forward_backward_px"] = float(
+        out.diagnostics.get("forward_backward_px", np.nan)
+    )
     flags = np.zeros((len(images),) + region.shape, np.uint8)
     flags[:, rows, cols] = checked.flags[:, : len(rows)]
     scale = np.array([sx, sy])

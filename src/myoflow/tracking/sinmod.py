@@ -146,7 +146,9 @@ def track(
     last frame over ED's, in the region: tag fading), ``residual_mean_px`` / ``residual_max_px``
     (size of the last drift correction, mean over frames of its mean / largest: convergence),
     ``step_max_px`` (largest frame-to-frame step; steps must stay below ``period_px / 2``) and
-    ``backward_share`` (fraction of points x frames taken from the backward path).
+    ``backward_share`` (fraction of points x frames taken from the backward path) and
+    ``forward_backward_px`` (median distance between the two paths where both were followed;
+    absent when no step came near a tag jump and the backward path was not needed).
     """
     images = np.asarray(images, dtype=np.float32)
     region = np.asarray(region, dtype=bool)
@@ -254,7 +256,7 @@ def track(
         list(range(n_frames)), ref.copy(), np.zeros(len(ref)), options.correction_passes
     )
     positions = forward
-    backward_share = 0.0
+    backward_share, forward_backward = 0.0, np.nan
     if np.max(forward_risk) > options.backward_risk and options.correction_passes:
         # some forward step came close to a tag jump: follow the cycle back from its last frame
         # too (the heart is near its ED shape again there, so ED positions corrected against ED
@@ -273,6 +275,9 @@ def track(
         use[0] = False
         positions = np.where(use[..., None], backward, forward)
         backward_share = float(use[1:].mean())
+        # where both paths exist, how far apart they ended: a quality score (0 when they agree)
+        apart = np.hypot(*np.moveaxis(forward[first:] - backward[first:], -1, 0))
+        forward_backward = float(np.nanmedian(apart)) if np.isfinite(apart).any() else np.nan
 
     displacement = np.zeros((n_frames, 2, h, w), np.float32)
     displacement[1:][:, :, rows, cols] = np.moveaxis(
@@ -286,6 +291,8 @@ def track(
         "period_px": float(np.mean(1.0 / k0)),
         "backward_share": backward_share,
     }
+    if np.isfinite(forward_backward):
+        diagnostics["forward_backward_px"] = forward_backward
     if options.correction_passes:
         diagnostics["tag_power_ratio_last"] = stats["power_ratio"]
     return TrackOutput(displacement=displacement, points=tracked, diagnostics=diagnostics)

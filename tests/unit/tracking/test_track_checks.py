@@ -102,3 +102,15 @@ def test_an_ideal_slice_passes_with_few_flags_and_the_documented_accuracy(tracke
     assert _es_error_px(rec, result.displacement).mean() <= 0.3  # docs/tracking.md's aim
     assert result.flags.shape == rec.mask.shape and result.flags.dtype == np.uint8
     assert not (result.flags[:, ~rec.mask[0].astype(bool)] & BAD).any()
+
+
+def test_the_forward_backward_disagreement_is_scored_where_sinmod_measures_it() -> None:
+    """SinMod follows the cycle back from its last frame when a step nears a tag jump (it does
+    on this realistic slice); the distance between its two paths is a quality score. HARP has
+    no backward path: NaN."""
+    rec = _slice("realistic")
+    sinmod = track_record(rec, "sinmod")
+    assert sinmod.diagnostics["backward_share"] > 0
+    assert sinmod.checked.scores["forward_backward_px"] == sinmod.diagnostics["forward_backward_px"]
+    assert sinmod.checked.scores["forward_backward_px"] > 0
+    assert np.isnan(track_record(rec, "harp").checked.scores["forward_backward_px"])
