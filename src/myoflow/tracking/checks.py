@@ -222,6 +222,8 @@ def check_points(
         out[t, replaced] = ref[replaced] + smooth[replaced]
         support = (~bad[nbr]).sum(axis=1)
         flags[t, bad & (support < MIN_SUPPORT)] |= EXCLUDED
+    # a frame with too many flagged points is no measurement at all (module docstring)
+    flags[((flags & BAD) > 0).mean(axis=1) > opts.max_frame_flagged] |= EXCLUDED
     checked = Checked(out, flags, basis, coefficients)
     _judge(checked, contrast, es_frame, np.asarray(scales), opts)
     return checked
@@ -230,11 +232,11 @@ def check_points(
 def _judge(
     checked: Checked, contrast: np.ndarray, es_frame: int, scales: np.ndarray, opts: CheckOptions
 ) -> None:
-    """The slice's scores and verdict (see the module docstring), set on ``checked``."""
+    """The slice's scores and verdict (see the module docstring), set on ``checked``; its
+    flags are read, never changed."""
     flags = checked.flags
     bad = (flags & BAD) > 0
     unreliable = np.flatnonzero(bad.mean(axis=1) > opts.max_frame_flagged)
-    flags[unreliable] |= EXCLUDED
     first_unreliable = int(unreliable[0]) if len(unreliable) else -1
     to_es = bad[1 : max(es_frame, 1) + 1]
     faded = np.flatnonzero(np.asarray(contrast) < opts.min_contrast)
