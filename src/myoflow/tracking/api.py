@@ -45,6 +45,12 @@ from myoflow.tracking.common import (
 )
 from myoflow.tracking.quality import tag_contrast
 from myoflow.tracking.spectrum import NoTagPeaksError, TagPeaks, find_tag_peaks
+from myoflow.tracking.units import (
+    deformation_px_to_mm,
+    field_px_to_mm,
+    points_mm_to_px,
+    positions_px_to_mm,
+)
 
 #: The mask's rim (px) that the trackers do not follow, and the band (px) beyond the mask, both
 #: filled with the slice's smooth field.
@@ -185,7 +191,6 @@ def track_record(
         peaks = find_tag_peaks(images[0])
     except NoTagPeaksError as error:
         raise rec.error(str(error), "tagged") from error
-    sy, sx = rec.pixel_spacing_mm
     if rec.landmarks is not None:
         seeds_mm = np.asarray(rec.landmarks[0], dtype=float)
     else:
@@ -193,7 +198,7 @@ def track_record(
             seeds_mm = seed_landmarks(region, rec.pixel_spacing_mm, rec.rv_insertion_mm)
         except ValueError as error:
             raise rec.error(f"cannot place the 168 landmarks: {error}", "mask") from error
-    seeds_px = np.stack([seeds_mm[0] / sx, seeds_mm[1] / sy], axis=-1)
+    seeds_px = points_mm_to_px(seeds_mm, rec.pixel_spacing_mm)
     core = core_of(region)
     out = _run(tracker, images, core, seeds_px, peaks, options)
     rows, cols = np.nonzero(core)
@@ -205,15 +210,11 @@ def track_record(
     )
     flags = np.zeros((len(images),) + region.shape, np.uint8)
     flags[:, rows, cols] = checked.flags[:, : len(rows)]
-    scale = np.array([sx, sy])
-    disp = _field(checked, core, region, len(images))
-    disp *= scale.astype(np.float32)[None, :, None, None]
-    landmarks = np.moveaxis(checked.positions[:, len(rows) :] * scale, -1, 1)
+    disp = field_px_to_mm(_field(checked, core, region, len(images)), rec.pixel_spacing_mm)
+    landmarks = positions_px_to_mm(checked.positions[:, len(rows) :], rec.pixel_spacing_mm)
     deformation = None
     if out.deformation is not None:
-        # F in mm: x_mm = S x_px with S = diag(sx, sy), so F_mm[i, j] = F_px[i, j] s_i / s_j
-        ratio = scale[:, None] / scale[None, :]
-        deformation = out.deformation * ratio.astype(np.float32)[None, :, :, None, None]
+        deformation = deformation_px_to_mm(out.deformation, rec.pixel_spacing_mm)
         # measured on the core; the rim holds its nearest core pixel's gradient
         shape = deformation.shape
         flat = deformation.reshape(shape[0], 4, *shape[3:])
