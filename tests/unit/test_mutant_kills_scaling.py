@@ -105,3 +105,12 @@ def test_bad_percentile_or_step_is_refused_by_name(
 ) -> None:
     with pytest.raises(ValueError, match=name):
         suggest_max_displacement([_record(np.ones((3, 2, 4, 4)))], percentile, step)
+
+
+def test_the_default_suggestion_is_the_999th_percentile_in_half_millimetres() -> None:
+    """The documented defaults (what `preprocess` suggests when a user sets no D): the 99.9th
+    percentile of |u|, rounded up to 0.5 mm."""
+    u = np.full((10, 2, 10, 10), 1.2)
+    u[0, 0, 0, :3] = 9.0  # 3 values in 2000: inside the top 0.1 %, beyond the top 1 %
+    assert suggest_max_displacement([_record(u)]) == 9.0  # the 99th percentile would be 1.5
+    assert suggest_max_displacement([_record(np.full((3, 2, 4, 4), 1.7))]) == 2.0

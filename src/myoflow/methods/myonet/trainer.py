@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -106,9 +107,12 @@ class MyoNetTrainer(Trainer):
 
     def run_settings(self) -> dict[str, Any]:
         """The loss weights, the target's construction and which slices (with their target's
-        file, for a tracker reference): a rerun after any of them changed starts afresh."""
+        file, for a tracker reference): a rerun after any of them changed starts afresh.
+
+        A target file is named by its tracker folder and file (``sinmod/shard-000.h5``): the
+        results folder may move between runs, but another tracker is another target."""
         samples = [
-            f"{r.cohort}/{r.key}/{os.path.basename(r.target) if r.target else ''}"
+            f"{r.cohort}/{r.key}/{'/'.join(Path(r.target).parts[-2:]) if r.target else ''}"
             for data in self.datasets
             for r in data.refs
         ]
