@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from myoflow.strain.analysis import GLOBAL_SEGMENT, es_frame_of
+from myoflow.strain.analysis import GLOBAL_SEGMENT, es_frame_of, maps_strain
 
 
 def _curves(global_ecc: list[float], segment_ecc: list[float]) -> pd.DataFrame:
@@ -42,3 +42,16 @@ def test_no_global_ecc_is_an_error_that_says_so() -> None:
     for curves in (all_nan, segments_only):
         with pytest.raises(ValueError, match="no global Ecc values: cannot find the ES frame"):
             es_frame_of(curves)
+
+
+def test_maps_strain_takes_any_frame_of_the_series_as_es_and_names_the_range() -> None:
+    """Frame 0 is a valid (if trivial) ES; one past the last is refused with the valid range."""
+    mask = np.zeros((12, 12), np.uint8)
+    mask[2:10, 2:10] = 1
+    mask[4:8, 4:8] = 0
+    maps = {k: np.zeros((3, 12, 12)) for k in ("ecc_green", "err_green", "ecc_eng", "err_eng")}
+    args = (maps, mask, (1.0, 1.0), "mid", None)
+    _, summary = maps_strain(*args, 0, np.arange(3) * 40.0)
+    assert len(summary) and (summary["es_frame"] == 0).all()
+    with pytest.raises(ValueError, match=r"^ES frame 3 outside 0\.\.2$"):
+        maps_strain(*args, 3, np.arange(3) * 40.0)

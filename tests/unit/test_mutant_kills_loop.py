@@ -75,10 +75,10 @@ def _trainer(tmp_path: Path, train_refs: list[SampleRef], augment: bool = True) 
 
 def test_the_training_settings_reach_the_core_and_only_they_are_taken() -> None:
     settings = TrainSettings.from_settings(
-        {"seed": 7, "compile": False, "channels_last": True, "lr": 0.01, "nets": ["myonet"]}
+        {"seed": 7, "compile": True, "channels_last": True, "lr": 0.01, "nets": ["myonet"]}
     )
     config = settings.config()
-    assert (config.seed, config.compile, config.channels_last) == (7, False, True)
+    assert (config.seed, config.compile, config.channels_last) == (7, True, True)
     assert config.optimizer.lr == 0.01
 
 
@@ -88,7 +88,9 @@ def test_the_run_records_the_training_data_augmentation_and_target_files(
     """A rerun with augmentation switched off, or with another tracker's targets for the same
     slices, is another run (``stale_reason``), so the recorded settings must differ."""
     refs = [SampleRef("p.h5", "s1/mid", "c", target="results/c/tracking/harp/shard-000.h5")]
-    base = _trainer(tmp_path, refs).run_settings()
+    trainer = _trainer(tmp_path, refs)
+    assert trainer.config == TrainSettings(seed=7, compile=False, channels_last=False).config()
+    base = trainer.run_settings()
     assert base["augment"] is True and base["margin_px"] == 3
     assert _trainer(tmp_path, refs, augment=False).run_settings() != base
     other = [SampleRef("p.h5", "s1/mid", "c", target="results/c/tracking/sinmod/shard-000.h5")]

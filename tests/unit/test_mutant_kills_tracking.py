@@ -110,6 +110,17 @@ def test_unusable_tagged_series_are_reported_against_the_tagged_file(
     assert info.value.file == "s01_tagged.nii.gz"
 
 
+def test_a_record_without_tags_or_mask_is_reported_against_that_file() -> None:
+    with pytest.raises(
+        InputError, match="tracking needs a tagged series; the record has none"
+    ) as info:
+        tagged_series(_record(tagged=None))
+    assert info.value.file == "s01_tagged.nii.gz"
+    with pytest.raises(InputError, match=r"needs a myocardium mask \(at least at ED\)") as info:
+        ed_region(_record(mask=None))
+    assert info.value.file == "s01_mask.nii.gz"
+
+
 def test_an_empty_ed_mask_is_reported_against_the_mask_file() -> None:
     rec = _record()
     rec.mask[0] = 0  # myocardium in later frames only: the ED frame is empty
