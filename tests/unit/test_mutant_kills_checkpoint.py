@@ -43,9 +43,9 @@ def test_the_reason_names_every_changed_added_or_removed_setting_by_its_path() -
     now = {"core": {"lr": 0.2, "seed": 0}, "train_samples": 4, "val_samples": 1, "method": {}}
     reason = stale_reason({"run": saved, "epoch": 1}, now, 5)
     assert reason is not None
-    assert "core.lr: 0.1 -> 0.2" in reason
-    assert "val_samples: None -> 1" in reason  # only the new run has it
-    assert "method.w: 1 -> None" in reason  # only the saved run had it
+    assert "'core.lr: 0.1 -> 0.2'" in reason
+    assert "'val_samples: None -> 1'" in reason  # only the new run has it
+    assert "'method.w: 1 -> None'" in reason  # only the saved run had it
     assert "seed" not in reason and "train_samples" not in reason, "equal settings are not listed"
     old = stale_reason({"epoch": 1}, now, 5)
     assert old == "it records no run settings (an older checkpoint)"
@@ -59,7 +59,9 @@ def test_one_network_does_not_unpack_into_two() -> None:
     message = str(info.value)
     assert message.startswith("runs/gan/last.pt: no models state for ['generator', 'critic']")
     assert "(the checkpoint holds ['model'])" in message
-    assert "Restore the settings or delete the model folder." in message
+    assert message.endswith(
+        "configured differently. Restore the settings or delete the model folder."
+    )
 
 
 def test_a_missing_entry_of_several_is_named() -> None:

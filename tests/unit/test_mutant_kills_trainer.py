@@ -24,7 +24,7 @@ from torch import nn
 
 from myoflow.core.train.checkpoint import TrainingError
 from myoflow.core.train.optim import OptimizerSpec
-from myoflow.core.train.spec import TrainConfig
+from myoflow.core.train.spec import Selection, TrainConfig
 from myoflow.core.train.trainer import Trainer
 from myoflow.methods.myonet.data import DisplacementDataset
 from myoflow.methods.myonet.losses import DisplacementLoss
@@ -152,3 +152,17 @@ def test_what_a_method_of_several_networks_must_define_is_named(tmp_path: Path) 
     trainer.optimizers = {name: torch.optim.SGD(m.parameters(), 0.1) for name, m in models.items()}
     with pytest.raises(TrainingError, match=r"one of \['generator', 'critic'\]$"):
         trainer.optimize(torch.zeros(()))
+
+
+class _Unscored(_Bare):
+    selection = Selection("dice")
+
+
+def test_a_run_without_data_or_with_an_unknown_metric_is_refused_by_name(tmp_path: Path) -> None:
+    config = TrainConfig(epochs=1, batch_size=1)
+    empty = _Bare(config, {"net": "bare"}, [], [], tmp_path, torch.device("cpu"))
+    with pytest.raises(TrainingError, match="^no training samples: the training split is empty$"):
+        empty.fit()
+    unknown = _Unscored(config, {"net": "bare"}, [0], [], tmp_path, torch.device("cpu"))
+    with pytest.raises(ValueError, match=r"^_Unscored: \['dice'\] not in \('loss',\)$"):
+        unknown.fit()
