@@ -40,7 +40,7 @@ def test_no_global_ecc_is_an_error_that_says_so() -> None:
     all_nan = _curves([np.nan, np.nan, np.nan], [0.0, -0.2, -0.1])
     segments_only = all_nan[all_nan["segment"] != GLOBAL_SEGMENT]
     for curves in (all_nan, segments_only):
-        with pytest.raises(ValueError, match="no global Ecc values: cannot find the ES frame"):
+        with pytest.raises(ValueError, match="^no global Ecc values: cannot find the ES frame$"):
             es_frame_of(curves)
 
 

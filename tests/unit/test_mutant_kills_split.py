@@ -37,7 +37,7 @@ def test_negative_or_too_few_fractions_are_refused(fractions: tuple[float, ...])
 
 
 def test_an_empty_table_is_refused_by_name() -> None:
-    with pytest.raises(ValueError, match="split table is empty"):
+    with pytest.raises(ValueError, match="^split table is empty$"):
         split_subjects(_table().iloc[:0])
 
 
@@ -66,3 +66,13 @@ def test_groups_are_shuffled_independently() -> None:
     out = split_subjects(table, (0.8, 0.1, 0.1), seed=0)
     tested = out[out["split"] == "test"]["subject"].str.split("-").str[1]
     assert tested.nunique() > 1
+
+
+def test_cohorts_are_split_independently() -> None:
+    """Each cohort draws its own permutations (seeded by its name): two cohorts of the same
+    subject names and groups are not split alike."""
+    rows = [{"subject": f"s{i:02d}", "group": "all"} for i in range(40)]
+    table = pd.DataFrame([{**row, "cohort": cohort} for cohort in ("a", "b") for row in rows])
+    out = split_subjects(table, (0.5, 0.25, 0.25), seed=0)
+    by_cohort = out.pivot(index="subject", columns="cohort", values="split")
+    assert (by_cohort["a"] != by_cohort["b"]).any()

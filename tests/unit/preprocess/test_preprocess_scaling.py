@@ -87,5 +87,7 @@ def test_suggested_d_is_the_rounded_up_percentile(make_record: RecordFactory) ->
         exact = np.percentile(values.astype(float), q, method="inverted_cdf")
         expected = np.ceil(exact / step - 1e-9) * step
         assert suggest_max_displacement(iter(records), q, step) == pytest.approx(expected)
-    with pytest.raises(ValueError, match="no displacement"):
+    with pytest.raises(
+        ValueError, match="^no displacement values: cannot suggest max_displacement_mm$"
+    ):
         suggest_max_displacement([records[0].replace(displacement=None)])
