@@ -40,9 +40,9 @@ bench-accuracy: install
 bench-tracking: install
 	$(PY) benchmarks/bench_tracking.py
 
-# Mutation testing of the numerical core against its unit tests (not in CI; about 30 minutes on
-# 2 cores; config: [tool.mutmut] in pyproject.toml). Resumes where a previous run stopped; survivors
-# with their diffs: mutants/report.md.
+# Mutation testing of the numerical core against its unit tests (not in CI; 38 minutes on 2 cores
+# when run afresh; config: [tool.mutmut] in pyproject.toml). Resumes where a previous run stopped;
+# survivors with their diffs: mutants/report.md, judged in docs/testing.md.
 MUTMUT_VERSION := 3.8.1
 
 mutants: install
