@@ -52,11 +52,14 @@ def test_the_default_batch_moves_inputs_and_nested_targets_to_the_device(tmp_pat
     assert targets["u"].device == META and targets["m"][0].device == META
 
 
-def test_myonet_batches_reach_the_device(tmp_path: Path) -> None:
+def _myonet(out: Path, device: torch.device, settings: TrainSettings) -> MyoNetTrainer:
+    """A MyoNet trainer without data: its batch and loss hooks need none."""
     data = DisplacementDataset([], 1.5)
-    trainer = MyoNetTrainer(
-        nn.Conv3d(1, 2, 3), {"net": "myonet"}, data, data, TrainSettings(), tmp_path, META
-    )
+    return MyoNetTrainer(nn.Conv3d(1, 2, 3), {"net": "myonet"}, data, data, settings, out, device)
+
+
+def test_myonet_batches_reach_the_device(tmp_path: Path) -> None:
+    trainer = _myonet(tmp_path, META, TrainSettings())
     x, (y, m) = trainer.batch(
         (torch.zeros(1, 1, 2, 4, 4), torch.zeros(1, 2, 2, 4, 4), torch.ones(1))
     )
@@ -71,17 +74,8 @@ def test_a_method_without_a_loss_is_told_what_to_define(tmp_path: Path) -> None:
 def test_myonet_scores_a_batch_with_its_loss_and_the_papers_accuracy(tmp_path: Path) -> None:
     """The loss is the configured ``DisplacementLoss`` on (prediction, target, mask); the
     reported accuracy is 1 - MSE / Var(target) of the same batch."""
-    data = DisplacementDataset([], 1.5)
     weights = {"mse": 1.0, "smooth_l1": 0.0, "myocardium": 2.0}
-    trainer = MyoNetTrainer(
-        nn.Conv3d(1, 2, 3),
-        {"net": "myonet"},
-        data,
-        data,
-        TrainSettings(loss=weights),
-        tmp_path,
-        torch.device("cpu"),
-    )
+    trainer = _myonet(tmp_path, torch.device("cpu"), TrainSettings(loss=weights))
     generator = torch.Generator().manual_seed(0)
     pred, target = torch.rand(2, 2, 3, 4, 4, generator=generator), torch.zeros(2, 2, 3, 4, 4)
     target[:, :, :, 1:3, 1:3] = 1.0

@@ -45,7 +45,8 @@ The slice's scores: the fraction of points flagged over frames 1..T-1 and up to 
 tag contrast per frame (at ES and its minimum), the first faded and the first unreliable frame,
 the smooth field's residual scale; and a verdict: it fails (``passed`` False, with the reason)
 when the tags fade or a frame is unreliable at or before end-systole, or more than
-``max_flagged`` of its points up to end-systole were flagged. The tracking stage sends a failed slice to QC instead of letting it become a reference.
+``max_flagged`` of its points up to end-systole were flagged. The tracking stage sends a failed
+slice to QC instead of letting it become a reference.
 
 Hand-written: no maintained library checks tag-tracking output; the neighbour search is SciPy's
 cKDTree and the field fit ``smooth_field``.
@@ -223,20 +224,25 @@ def check_points(
         support = (~bad[nbr]).sum(axis=1)
         flags[t, bad & (support < MIN_SUPPORT)] |= EXCLUDED
     # a frame with too many flagged points is no measurement at all (module docstring)
-    flags[((flags & BAD) > 0).mean(axis=1) > opts.max_frame_flagged] |= EXCLUDED
+    unreliable = ((flags & BAD) > 0).mean(axis=1) > opts.max_frame_flagged
+    flags[unreliable] |= EXCLUDED
     checked = Checked(out, flags, basis, coefficients)
-    _judge(checked, contrast, es_frame, np.asarray(scales), opts)
+    _judge(checked, contrast, es_frame, np.asarray(scales), np.flatnonzero(unreliable), opts)
     return checked
 
 
 def _judge(
-    checked: Checked, contrast: np.ndarray, es_frame: int, scales: np.ndarray, opts: CheckOptions
+    checked: Checked,
+    contrast: np.ndarray,
+    es_frame: int,
+    scales: np.ndarray,
+    unreliable: np.ndarray,
+    opts: CheckOptions,
 ) -> None:
     """The slice's scores and verdict (see the module docstring), set on ``checked``; its
-    flags are read, never changed."""
+    flags are read, never changed. ``unreliable``: the indices of the unreliable frames."""
     flags = checked.flags
     bad = (flags & BAD) > 0
-    unreliable = np.flatnonzero(bad.mean(axis=1) > opts.max_frame_flagged)
     first_unreliable = int(unreliable[0]) if len(unreliable) else -1
     to_es = bad[1 : max(es_frame, 1) + 1]
     faded = np.flatnonzero(np.asarray(contrast) < opts.min_contrast)
