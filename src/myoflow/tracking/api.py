@@ -134,7 +134,8 @@ def _check(
     peaks: TagPeaks,
     checks: CheckOptions | None,
 ) -> Checked:
-    """Every tracked point (region pixels ``ref[:n]``, then the landmarks) checked and repaired."""
+    """Every tracked point (region pixels ``ref[:n]``, then the landmarks) checked and repaired,
+    with the tracker's forward-backward disagreement among the scores."""
     n_region = len(ref) - out.points.shape[1]
     rows, cols = ref[:n_region, 1].astype(int), ref[:n_region, 0].astype(int)
     pixels = ref[:n_region] + np.moveaxis(out.displacement[:, :, rows, cols], 1, -1)
@@ -148,7 +149,12 @@ def _check(
     masks = _frame_masks(rec, len(images))
     core = np.zeros(len(ref), bool)
     core[:n_region] = True
-    return check_points(ref, positions, period, contrast, es, masks, checks, fit_to=core)
+    checked = check_points(ref, positions, period, contrast, es, masks, checks, fit_to=core)
+    # the tracker's own consistency in time, where it measures one (SinMod's two paths)
+    checked.scores["forward_backward_px"] = float(
+        out.diagnostics.get("forward_backward_px", np.nan)
+    )
+    return checked
 
 
 def core_of(region: np.ndarray) -> np.ndarray:
@@ -204,10 +210,6 @@ def track_record(
     rows, cols = np.nonzero(core)
     ref = np.concatenate([np.stack([cols, rows], axis=-1).astype(float), seeds_px])
     checked = _check(rec, images, ref, out, peaks, checks)
-    # the tracker's own consistency in time, where it measures one (SinMod's two paths)
-    checked.scores["forward_backward_px"] = float(
-        out.diagnostics.get("forward_backward_px", np.nan)
-    )
     flags = np.zeros((len(images),) + region.shape, np.uint8)
     flags[:, rows, cols] = checked.flags[:, : len(rows)]
     disp = field_px_to_mm(_field(checked, core, region, len(images)), rec.pixel_spacing_mm)
