@@ -36,7 +36,7 @@ from torch.utils.data import Dataset
 
 from myoflow.errors import InputError
 from myoflow.io.shards import read_record
-from myoflow.preprocess.scaling import to_network
+from myoflow.preprocess.scaling import clipped_fraction, to_network
 from myoflow.samples import SampleRef, ed_mask
 
 
@@ -84,7 +84,44 @@ class DisplacementDataset(Dataset):
     def __len__(self) -> int:
         return len(self.refs)
 
+    def clipped_fraction(self) -> float:
+        """Fraction of the target's components, inside the ED myocardium over every frame,
+        beyond ``±max_displacement_mm`` and so clipped by ``to_network``.
+
+        Why measure it here: a ``D`` chosen for one cohort (or one phantom preset) silently
+        flattens the larger motion of another, and clipped targets teach the network less
+        shortening and thickening than the reference holds (measured on the realistic rat
+        preset: D = 1.5 mm clips 1.5 % of the myocardial values and alone biases ES Ecc by
+        +0.008 and Err by -0.047). Reads every sample once, without augmentation (flips do not
+        change magnitudes).
+        """
+        beyond = total = 0.0
+        for index in range(len(self)):
+            _, u, mask = self._sample(index)
+            inside = int(mask.sum()) * u.shape[0] * u.shape[1]
+            beyond += clipped_fraction(u, self.max_displacement_mm, mask) * inside
+            total += inside
+        return beyond / total if total else 0.0
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        cine, u, mask = self._sample(index)
+        if self.augment:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            fx, fy = rng.random(2) < 0.5
+            cine, u, mask = flip(cine, u, mask, bool(fx), bool(fy))
+        support = (
+            ndimage.binary_dilation(mask, iterations=self.margin_px) if self.margin_px else mask
+        )
+        target = to_network(u.astype(np.float32), self.max_displacement_mm, support[None])
+        return (
+            torch.from_numpy(np.ascontiguousarray(cine[None], dtype=np.float32)),
+            torch.from_numpy(np.ascontiguousarray(np.moveaxis(target, 1, 0))),
+            torch.from_numpy(mask[None, None].astype(np.float32)),
+        )
+
+    def _sample(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cine ``[T, H, W]``, the reference displacement ``[T, 2, H, W]`` in mm and the ED
+        mask ``[H, W]`` of one sample, checked; raises InputError naming the file."""
         ref = self.refs[index]
         rec = read_record(ref.shard, ref.key)
         if rec.cine is None:
@@ -115,17 +152,4 @@ class DisplacementDataset(Dataset):
                 source,
                 rec.slice_id,
             )
-        cine, u, mask = rec.cine, displacement, ed_mask(rec)
-        if self.augment:
-            rng = np.random.default_rng([self.seed, self.epoch, index])
-            fx, fy = rng.random(2) < 0.5
-            cine, u, mask = flip(cine, u, mask, bool(fx), bool(fy))
-        support = (
-            ndimage.binary_dilation(mask, iterations=self.margin_px) if self.margin_px else mask
-        )
-        target = to_network(u.astype(np.float32), self.max_displacement_mm, support[None])
-        return (
-            torch.from_numpy(np.ascontiguousarray(cine[None], dtype=np.float32)),
-            torch.from_numpy(np.ascontiguousarray(np.moveaxis(target, 1, 0))),
-            torch.from_numpy(mask[None, None].astype(np.float32)),
-        )
+        return rec.cine, displacement, ed_mask(rec)

@@ -11,6 +11,7 @@ non-finite-loss guard, the history) is the core's; its files are described in
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,12 @@ from myoflow.methods.myonet.data import DisplacementDataset
 from myoflow.methods.myonet.losses import DisplacementLoss, normalised_mse_accuracy
 from myoflow.methods.myonet.settings import MyoNetSettings
 from myoflow.settings import plain
+
+log = logging.getLogger(__name__)
+
+#: Clipped fraction of the training targets above which training warns: ``D`` at the 99.9th
+#: percentile (``preprocess.scaling.suggest_max_displacement``) clips at most this much.
+CLIP_WARNING = 1e-3
 
 _DEFAULTS = MyoNetSettings()
 
@@ -85,6 +92,16 @@ class MyoNetTrainer(Trainer):
         self.loss_fn = DisplacementLoss(**settings.loss)
         self.settings = settings
         self.datasets = (train_data, val_data)
+        self.clipped = train_data.clipped_fraction()
+        if self.clipped > CLIP_WARNING:
+            log.warning(
+                "%s: %.3g %% of the training targets' myocardial displacement components lie "
+                "beyond max_displacement_mm = %g and are clipped; the network will under-read "
+                "the motion (raise max_displacement_mm)",
+                signature["net"],
+                100 * self.clipped,
+                train_data.max_displacement_mm,
+            )
 
     def build_models(self) -> dict[str, nn.Module]:
         """The network the stage built (seeded there, so its weights follow the config)."""
@@ -132,6 +149,7 @@ class MyoNetTrainer(Trainer):
             "threads": torch.get_num_threads(),
             "train_slices": len(self.train_data),
             "val_slices": len(self.val_data),
+            "clipped_fraction": self.clipped,
         }
 
 

@@ -86,6 +86,27 @@ def test_samples_scale_targets_inside_the_ed_myocardium(tiny_cohort: tuple[Path,
     np.testing.assert_allclose(back[:, :, inside], rec.displacement[:, :, inside], atol=1e-5)
 
 
+def test_clipped_fraction_counts_the_myocardial_values_beyond_d(
+    tiny_cohort: tuple[Path, Path],
+) -> None:
+    shard, splits_path = tiny_cohort
+    refs = select([shard], read_splits([splits_path]), ["train"])
+    records = {r.key: r for r in read_shard(shard)}
+    values = np.concatenate(
+        [
+            np.abs(records[ref.key].displacement).transpose(1, 0, 2, 3)[
+                :, :, ed_mask(records[ref.key])
+            ].ravel()
+            for ref in refs
+        ]
+    )
+    d = float(np.quantile(values, 0.9))
+    expected = float((values > d).mean())
+    assert 0.05 < expected < 0.15
+    assert DisplacementDataset(refs, d).clipped_fraction() == pytest.approx(expected, rel=1e-9)
+    assert DisplacementDataset(refs, float(values.max()) * 1.01).clipped_fraction() == 0.0
+
+
 def test_augmentation_depends_only_on_seed_epoch_and_index(tiny_cohort: tuple[Path, Path]) -> None:
     shard, splits_path = tiny_cohort
     refs = select([shard], read_splits([splits_path]), ["train"])

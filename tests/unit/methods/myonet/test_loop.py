@@ -16,7 +16,7 @@ from myoflow.core.nets import build_net, count_parameters
 from myoflow.core.train.checkpoint import TrainingError, load_checkpoint
 from myoflow.methods.myonet.data import DisplacementDataset
 from myoflow.methods.myonet.losses import DisplacementLoss, normalised_mse_accuracy
-from myoflow.methods.myonet.trainer import TrainSettings, train
+from myoflow.methods.myonet.trainer import MyoNetTrainer, TrainSettings, train
 from myoflow.samples import read_splits, select
 from myoflow.tables import HISTORY
 
@@ -245,12 +245,33 @@ def test_model_table_and_checkpoint_layout(
         "threads": 1,
         "train_slices": len(train_data),
         "val_slices": len(val_data),
+        "clipped_fraction": train_data.clipped_fraction(),
     }
     assert table.to_dict("records") == [expected]
     best = torch.load(uninterrupted / "best.pt", weights_only=True)
     assert list(best) == ["signature", "state_dict", "epoch", "val_loss"]
     last = torch.load(uninterrupted / "last.pt", weights_only=True)
     assert list(last) == ["signature", "run", "model", "optimizer", "history", "best_val", "epoch"]
+
+
+def test_a_d_that_clips_the_targets_is_warned_about_and_recorded(
+    tiny_cohort: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``max_displacement_mm`` below the reference's motion clips the targets: training
+    says so and ``model.tsv`` records how much, instead of a network that silently under-reads."""
+    shard, splits_path = tiny_cohort
+    table = read_splits([splits_path])
+    small = DisplacementDataset(select([shard], table, ["train"]), 0.05)
+    val = DisplacementDataset(select([shard], table, ["val"]), 0.05)
+    clipped = small.clipped_fraction()
+    assert clipped > 0.01
+    with caplog.at_level("WARNING", logger="myoflow.methods.myonet.trainer"):
+        trainer = MyoNetTrainer(_model(), SIGNATURE, small, val, SETTINGS, tmp_path, CPU)
+    assert trainer.model_info()["clipped_fraction"] == clipped
+    assert any(
+        "clipped" in r.getMessage() and "max_displacement_mm = 0.05" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_rerun_of_a_finished_training_changes_nothing(
