@@ -98,16 +98,22 @@ class _Sampler:
         return (top * (1 - fy) + bottom * fy).T
 
 
-def harmonic_stack(
-    frame: np.ndarray, filters: np.ndarray, kx: np.ndarray, ky: np.ndarray
-) -> np.ndarray:
-    """``[6, H, W]`` complex64: H_1, dH_1/dx, dH_1/dy, H_2, dH_2/dx, dH_2/dy of one frame."""
-    spec = fft.fft2(frame.astype(np.float32))
+def harmonic_kernels(filters: np.ndarray, kx: np.ndarray, ky: np.ndarray) -> np.ndarray:
+    """``[6, H, W]`` complex64 spectral kernels: each band-pass, times ``2 pi i kx`` and
+    ``2 pi i ky`` (its x and y derivatives), for ``harmonic_stack``. Built once per slice and
+    kept in single precision, so every frame's six inverse FFTs run in complex64 (a complex128
+    factor would double their cost for digits far below the phase noise)."""
     parts = []
     for g in filters:
-        band = spec * g
-        parts += [band, band * (2j * np.pi * kx), band * (2j * np.pi * ky)]
-    return fft.ifft2(np.stack(parts), axes=(-2, -1)).astype(np.complex64)
+        parts += [g, g * (2j * np.pi * kx), g * (2j * np.pi * ky)]
+    return np.stack(parts).astype(np.complex64)
+
+
+def harmonic_stack(frame: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+    """``[6, H, W]`` complex64: H_1, dH_1/dx, dH_1/dy, H_2, dH_2/dx, dH_2/dy of one frame
+    (``kernels`` from ``harmonic_kernels``)."""
+    spec = fft.fft2(frame.astype(np.float32))
+    return fft.ifft2(spec * kernels, axes=(-2, -1))
 
 
 def _phase_and_jacobian(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -196,14 +202,13 @@ def _neighbour_displacement(
     r1, c1 = min(int(rows.max()) + reach + 1, shape[0]), min(int(cols.max()) + reach + 1, shape[1])
     box = (r1 - r0, c1 - c0)
     local_rows, local_cols = rows - r0, cols - c0
-    weight = np.zeros(box, np.float32)
-    weight[local_rows[use], local_cols[use]] = 1.0
-    field = np.zeros((2,) + box, np.float32)
-    field[:, local_rows[use], local_cols[use]] = disp[:n_grid][use].T
-    w = ndimage.gaussian_filter(weight, sigma, mode="constant", truncate=3.0)
-    smooth = np.stack(
-        [ndimage.gaussian_filter(f, sigma, mode="constant", truncate=3.0) for f in field]
-    ) / np.maximum(w, 1e-6)
+    # weight and the two displacement components, blurred in one call
+    stack = np.zeros((3,) + box, np.float32)
+    stack[0, local_rows[use], local_cols[use]] = 1.0
+    stack[1:, local_rows[use], local_cols[use]] = disp[:n_grid][use].T
+    blurred = ndimage.gaussian_filter(stack, (0.0, sigma, sigma), mode="constant", truncate=3.0)
+    w = blurred[0]
+    smooth = blurred[1:] / np.maximum(w, 1e-6)
     local_points = points - np.array([c0, r0])
     ref = np.concatenate([smooth[:, local_rows, local_cols].T, _Sampler(smooth)(local_points).T])
     near = np.concatenate([w[local_rows, local_cols], _Sampler(w[None])(local_points)[0]]) > 1e-3
@@ -226,15 +231,17 @@ def track(
     """
     n_t, h, w = images.shape
     kx, ky = frequencies((h, w))
-    filters = np.stack(
-        [gaussian_bandpass((h, w), peaks.k[d], options.filter_width) for d in range(2)]
-    ).astype(np.complex64)
+    kernels = harmonic_kernels(
+        np.stack([gaussian_bandpass((h, w), peaks.k[d], options.filter_width) for d in range(2)]),
+        kx,
+        ky,
+    )
     period = float(min(peaks.periods_px))
     max_step = options.max_step_periods * period
     rows, cols = np.nonzero(region)
     n_grid = len(rows)
     ed = np.concatenate([np.stack([cols, rows], axis=-1).astype(np.float64), points], axis=0)
-    sampler0 = _Sampler(harmonic_stack(images[0], filters, kx, ky))
+    sampler0 = _Sampler(harmonic_stack(images[0], kernels))
     target_phase, jac0 = _phase_and_jacobian(sampler0(ed))
 
     positions = np.empty((n_t,) + ed.shape)
@@ -244,7 +251,7 @@ def track(
     restarted, unconverged = [], []
     velocity = np.zeros_like(ed)
     for t in range(1, n_t):
-        sampler = _Sampler(harmonic_stack(images[t], filters, kx, ky))
+        sampler = _Sampler(harmonic_stack(images[t], kernels))
         prev = positions[t - 1]
         x, residual, jac = _newton(sampler, prev + velocity, target_phase, options, max_step)
         disp = x - ed
