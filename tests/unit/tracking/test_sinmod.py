@@ -235,3 +235,15 @@ def test_a_step_over_half_a_period_is_recovered_by_the_backward_path() -> None:
     assert forward_only[4:9].min() > 1.5
     default = errors(SinModOptions())
     assert default.max() < 0.1, default.round(3)
+
+
+def test_steps_beyond_half_a_period_are_followed_when_they_grow_gradually() -> None:
+    # 5-px tags wrap at 2.5 px; the steps grow to 3 px (a rat's rapid filling at fine tags) but
+    # change by at most 0.8 px from one frame to the next, so each is unwrapped by the one
+    # before (without that the last two frames were one and two periods off: 5.0 and 10.0 px)
+    shifts = np.concatenate([[0.0], np.cumsum([0.5, 1.3, 2.1, 2.9, 3.0])])
+    maps = [(np.eye(2), np.array([s, 0.0])) for s in shifts]
+    series = affine_series(maps, size=SIZE, period_px=5.0)
+    out = _track(series, backward_risk=10.0)  # the forward path alone
+    err = _errors(series, out, interior(series))
+    assert err.mean() < 0.01 and err.max() < 0.25, err.max(axis=1).round(3)
