@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from threadpoolctl import threadpool_limits
+
 from myoflow.config import TRACKERS
 from myoflow.logs import setup_logging
 from myoflow.stages.tracking import track_stage
@@ -26,9 +28,19 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="output tracked shard (HDF5)")
     parser.add_argument("--qc", required=True, help="output QC table of untracked slices (TSV)")
     parser.add_argument("--quality", required=True, help="output quality table (TSV)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="BLAS threads, the rule's: otherwise every parallel tracking job starts one per core "
+        "and they oversubscribe the node",
+    )
     args = parser.parse_args()
     setup_logging()
-    track_stage(args.tracker, json.loads(args.options), args.shard, args.out, args.qc, args.quality)
+    with threadpool_limits(limits=args.threads):
+        track_stage(
+            args.tracker, json.loads(args.options), args.shard, args.out, args.qc, args.quality
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ rule track_shard:
     shell:
         "python {params.script} --tracker {wildcards.tracker} --options {params.options:q}"
         " --shard {input} --out {output.records} --qc {output.qc} --quality {output.quality}"
-        " 2> {log}"
+        " --threads {threads} 2> {log}"
 
 
 rule tracking_quality:
