@@ -54,6 +54,7 @@ SCORES = [
     "first_unreliable_frame",
     "field_scale_px",
     "forward_backward_px",
+    "forward_backward_periods",
 ]
 QUALITY_COLUMNS = ["cohort", "subject", "slice_id", "tracker", "status", *SCORES, "reason"]
 

@@ -149,12 +149,18 @@ def _check(
     masks = _frame_masks(rec, len(images))
     core = np.zeros(len(ref), bool)
     core[:n_region] = True
-    checked = check_points(ref, positions, period, contrast, es, masks, checks, fit_to=core)
     # the tracker's own consistency in time, where it measures one (SinMod's two paths)
-    checked.scores["forward_backward_px"] = float(
-        out.diagnostics.get("forward_backward_px", np.nan)
+    return check_points(
+        ref,
+        positions,
+        period,
+        contrast,
+        es,
+        masks,
+        checks,
+        fit_to=core,
+        forward_backward_px=out.forward_backward_px,
     )
-    return checked
 
 
 def core_of(region: np.ndarray) -> np.ndarray:

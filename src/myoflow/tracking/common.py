@@ -27,12 +27,15 @@ class TrackOutput:
     """A tracker's result in pixels: ``displacement`` ``[T, 2, H, W]`` (x, y) on the ED grid,
     ``points`` ``[T, N, 2]`` positions (x, y) of the seeded sub-pixel points, diagnostics, and,
     from trackers that measure it directly (HARP), the deformation gradient ``[T, 2, 2, H, W]``
-    (``F[i, j] = dx_i / dX_j`` in pixel units, NaN outside the tracked region)."""
+    (``F[i, j] = dx_i / dX_j`` in pixel units, NaN outside the tracked region), and from
+    trackers that follow the cycle both ways (SinMod) the median distance between the two paths
+    per frame ``[T]`` (px, NaN where only one was followed)."""
 
     displacement: np.ndarray
     points: np.ndarray
     diagnostics: dict[str, float] = field(default_factory=dict)
     deformation: np.ndarray | None = None
+    forward_backward_px: np.ndarray | None = None
 
 
 def ed_region(rec: SliceRecord) -> np.ndarray:

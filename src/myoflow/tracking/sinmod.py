@@ -291,6 +291,7 @@ def track(
     )
     positions = forward
     backward_share, forward_backward = 0.0, np.nan
+    apart_per_frame = None
     if np.max(forward_risk) > options.backward_risk and options.correction_passes:
         # some forward step came close to a tag jump: follow the cycle back from its last frame
         # too (the heart is near its ED shape again there, so ED positions corrected against ED
@@ -312,6 +313,8 @@ def track(
         # where both paths exist, how far apart they ended: a quality score (0 when they agree)
         apart = np.hypot(*np.moveaxis(forward[first:] - backward[first:], -1, 0))
         forward_backward = float(np.nanmedian(apart)) if np.isfinite(apart).any() else np.nan
+        apart_per_frame = np.full(n_frames, np.nan)
+        apart_per_frame[first:] = np.median(apart, axis=1)
 
     displacement = np.zeros((n_frames, 2, h, w), np.float32)
     displacement[1:][:, :, rows, cols] = np.moveaxis(
@@ -329,4 +332,9 @@ def track(
         diagnostics["forward_backward_px"] = forward_backward
     if options.correction_passes:
         diagnostics["tag_power_ratio_last"] = stats["power_ratio"]
-    return TrackOutput(displacement=displacement, points=tracked, diagnostics=diagnostics)
+    return TrackOutput(
+        displacement=displacement,
+        points=tracked,
+        diagnostics=diagnostics,
+        forward_backward_px=apart_per_frame,
+    )

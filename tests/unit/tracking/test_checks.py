@@ -140,3 +140,27 @@ def test_a_frame_with_a_third_of_its_points_off_is_no_measurement() -> None:
     assert after.passed and after.scores["first_unreliable_frame"] == 6
     before = check_points(ref, wall, PERIOD, _tagged(), es_frame=6)
     assert not before.passed and "frame 6, at or before end-systole" in before.reason
+
+
+def test_forward_and_backward_paths_far_apart_fail_the_slice() -> None:
+    """Where the tracker followed the cycle both ways and the paths end far apart in frames that
+    are measurements, it could not tell which is right: the slice fails with that reason; close
+    paths, none, or paths apart only in faded frames pass."""
+    ref, positions = _slice()
+
+    def apart(periods: float, contrast: np.ndarray | None = None):
+        per_frame = np.full(FRAMES, np.nan)
+        per_frame[2:] = periods * PERIOD
+        tagged = _tagged() if contrast is None else contrast
+        return check_points(ref, positions, PERIOD, tagged, 4, forward_backward_px=per_frame)
+
+    far = apart(0.5)
+    assert not far.passed and "forward and backward" in far.reason
+    assert far.scores["forward_backward_periods"] == 0.5 and far.scores["quality"] == 0.0
+    close = apart(0.1)
+    assert close.passed and close.scores["forward_backward_px"] == 0.1 * PERIOD
+    assert check_points(ref, positions, PERIOD, _tagged(), 4).passed  # not measured
+    faded_from_2 = np.where(np.arange(FRAMES) < 2, 3.0, 0.5)
+    only_faded = apart(0.5, faded_from_2)
+    assert np.isnan(only_faded.scores["forward_backward_px"])
+    assert "forward and backward" not in only_faded.reason

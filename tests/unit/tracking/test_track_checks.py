@@ -111,6 +111,10 @@ def test_the_forward_backward_disagreement_is_scored_where_sinmod_measures_it() 
     rec = _slice("realistic")
     sinmod = track_record(rec, "sinmod")
     assert sinmod.diagnostics["backward_share"] > 0
-    assert sinmod.checked.scores["forward_backward_px"] == sinmod.diagnostics["forward_backward_px"]
-    assert sinmod.checked.scores["forward_backward_px"] > 0
+    scores = sinmod.checked.scores
+    assert 0 < scores["forward_backward_px"] < 0.3 * float(np.mean(sinmod.peaks.periods_px))
+    assert scores["forward_backward_periods"] == pytest.approx(
+        scores["forward_backward_px"] / float(np.mean(sinmod.peaks.periods_px))
+    )
+    assert sinmod.checked.passed
     assert np.isnan(track_record(rec, "harp").checked.scores["forward_backward_px"])
