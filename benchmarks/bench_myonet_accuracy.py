@@ -22,7 +22,7 @@ the predicted mean ES inward displacement over the truth's (aim on the realistic
 bias| <= 0.01 and the inward displacement within 15 %).
 
 Usage: ``python benchmarks/bench_myonet_accuracy.py [--subjects 40] [--epochs 60]
-[--base-width 8] [--size 64] [--max-displacement 2.5] [--gradient-weight 0] [--reference truth]
+[--base-width 8] [--size 64] [--max-displacement 2.5] [--reference truth]
 [--realism realistic] [--cross-domain] [--cores 2] [--workdir DIR]``
 """
 
@@ -60,9 +60,6 @@ def _args() -> argparse.Namespace:
         help="D in mm: the realistic rats' 99.9th percentile (2.03 mm) rounded up to 0.5 mm",
     )
     parser.add_argument("--myocardium-weight", type=float, default=10.0, help="loss weight")
-    parser.add_argument(
-        "--gradient-weight", type=float, default=0.0, help="loss weight of neighbour differences"
-    )
     parser.add_argument(
         "--reference",
         choices=["truth", "harp", "sinmod"],
@@ -110,7 +107,7 @@ def _experiment(args: argparse.Namespace, cohort: str) -> dict:
             "epochs": args.epochs,
             "batch_size": 4,
             "max_displacement_mm": args.max_displacement,
-            "loss": {"myocardium": args.myocardium_weight, "gradient": args.gradient_weight},
+            "loss": {"myocardium": args.myocardium_weight},
         },
     }
 

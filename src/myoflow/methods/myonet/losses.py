@@ -6,12 +6,6 @@ L1 over every pixel (robust to outlying reference displacements), and a custom t
 myocardium mask. Without that term the background, most of a 128 x 128 crop, dominates the loss,
 while strain is only ever computed inside the myocardium. Each term has a weight so that ablations
 can switch one off; the paper's total is the plain sum (all weights 1).
-
-A fourth term, beyond the paper, is the MSE of the displacement's spatial differences between
-neighbouring myocardial pixels. Strain is a derivative of the displacement, and a network that
-gets the displacement nearly right but smooths it across a wall a few pixels thick under-reads
-shortening and thickening; the point-wise terms barely see that error, this one sees nothing
-else. Weight 0 is the paper.
 """
 
 from __future__ import annotations
@@ -22,8 +16,7 @@ from torch import nn
 
 
 class DisplacementLoss(nn.Module):
-    """``mse * MSE + smooth_l1 * SmoothL1 + myocardium * MSE inside the mask + gradient * MSE
-    of the differences between horizontally and vertically adjacent pixels both inside the mask``.
+    """``mse * MSE + smooth_l1 * SmoothL1 + myocardium * MSE inside the mask``.
 
     ``forward(pred, target, mask)`` takes ``pred`` and ``target`` as ``[B, 2, T, H, W]`` and
     ``mask`` as ``[B, 1, T, H, W]`` or ``[B, 1, 1, H, W]`` (one mask for every frame), nonzero
@@ -32,55 +25,26 @@ class DisplacementLoss(nn.Module):
     still trains on the two global terms instead of producing NaN.
     """
 
-    def __init__(
-        self,
-        mse: float = 1.0,
-        smooth_l1: float = 1.0,
-        myocardium: float = 1.0,
-        gradient: float = 0.0,
-    ) -> None:
+    def __init__(self, mse: float = 1.0, smooth_l1: float = 1.0, myocardium: float = 1.0) -> None:
         super().__init__()
-        weights = {
-            "mse": mse,
-            "smooth_l1": smooth_l1,
-            "myocardium": myocardium,
-            "gradient": gradient,
-        }
+        weights = {"mse": mse, "smooth_l1": smooth_l1, "myocardium": myocardium}
         negative = [name for name, weight in weights.items() if weight < 0]
         if negative:
             raise ValueError(f"loss weights must be >= 0, got {weights} (negative: {negative})")
         self.mse = mse
         self.smooth_l1 = smooth_l1
         self.myocardium = myocardium
-        self.gradient = gradient
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         squared = (pred - target) ** 2
         inside = (mask != 0).to(squared.dtype).expand_as(squared)
         # clamp: an empty mask gives 0 / 1 = 0 rather than 0 / 0
         masked = (squared * inside).sum() / inside.sum().clamp(min=1.0)
-        total = (
+        return (
             self.mse * squared.mean()
             + self.smooth_l1 * F.smooth_l1_loss(pred, target)
             + self.myocardium * masked
         )
-        if self.gradient:
-            total = total + self.gradient * _difference_mse(pred - target, inside)
-        return total
-
-
-def _difference_mse(error: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference of ``error`` between row- and column-adjacent pixels that are
-    both inside; 0 when no such pair exists."""
-    total = error.new_zeros(())
-    count = error.new_zeros(())
-    for axis in (-1, -2):
-        n = error.shape[axis] - 1
-        step = error.narrow(axis, 1, n) - error.narrow(axis, 0, n)
-        both = inside.narrow(axis, 1, n) * inside.narrow(axis, 0, n)
-        total = total + (step**2 * both).sum()
-        count = count + both.sum()
-    return total / count.clamp(min=1.0)
 
 
 def normalised_mse_accuracy(pred: torch.Tensor, target: torch.Tensor) -> float:
