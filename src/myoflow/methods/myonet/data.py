@@ -40,21 +40,35 @@ from myoflow.preprocess.scaling import clipped_fraction, to_network
 from myoflow.samples import SampleRef, ed_mask
 
 
+def flip_cine(image: np.ndarray, flip_x: bool, flip_y: bool) -> np.ndarray:
+    """An image ``[..., H, W]`` mirrored along its columns (x) and / or rows (y)."""
+    if flip_x:
+        image = image[..., ::-1]
+    if flip_y:
+        image = image[..., ::-1, :]
+    return np.ascontiguousarray(image)
+
+
+def flip_field(displacement: np.ndarray, flip_x: bool, flip_y: bool) -> np.ndarray:
+    """A displacement ``[T, 2, H, W]`` mirrored like its image: mirroring columns also negates
+    the x component, mirroring rows the y component. Its own inverse."""
+    u = flip_cine(displacement, flip_x, flip_y).copy()
+    if flip_x:
+        u[:, 0] *= -1.0
+    if flip_y:
+        u[:, 1] *= -1.0
+    return u
+
+
 def flip(
     cine: np.ndarray, displacement: np.ndarray, mask: np.ndarray, flip_x: bool, flip_y: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mirror a sample: cine ``[T, H, W]``, displacement ``[T, 2, H, W]`` mm, mask ``[H, W]``.
-
-    Mirroring columns negates the x component, mirroring rows the y component.
-    """
-    u = displacement
-    if flip_x:
-        cine, u, mask = cine[..., ::-1], u[..., ::-1].copy(), mask[..., ::-1]
-        u[:, 0] *= -1.0
-    if flip_y:
-        cine, u, mask = cine[..., ::-1, :], u[..., ::-1, :].copy(), mask[..., ::-1, :]
-        u[:, 1] *= -1.0
-    return np.ascontiguousarray(cine), np.ascontiguousarray(u), np.ascontiguousarray(mask)
+    """Mirror a sample: cine ``[T, H, W]``, displacement ``[T, 2, H, W]`` mm, mask ``[H, W]``."""
+    return (
+        flip_cine(cine, flip_x, flip_y),
+        flip_field(displacement, flip_x, flip_y),
+        flip_cine(mask, flip_x, flip_y),
+    )
 
 
 class DisplacementDataset(Dataset):

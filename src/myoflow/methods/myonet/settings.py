@@ -49,6 +49,9 @@ class MyoNetSettings:
     compile: Literal["auto", True, False] = "auto"
     channels_last: Literal["auto", True, False] = "auto"
     evaluate_split: Literal["test", "val", "train", "all"] = "test"
+    #: Beyond the paper: average the predictions of the cine and its three mirror images
+    #: (``myoflow.methods.myonet.stages.predict_stage``); False = the paper's single pass.
+    test_time_flips: bool = True
     #: Group the others are compared with (Welch tests); None = the first cohort's first group.
     reference_group: str | None = None
     #: D of the output scaling; None = the largest of the cohorts' preprocessing values.

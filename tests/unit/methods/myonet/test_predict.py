@@ -40,10 +40,15 @@ def _network_value(u_mm: np.ndarray | torch.Tensor, d: float) -> Any:
     return (32.0 + (u_mm + d) * (255.0 - 32.0) / (2.0 * d)) / 255.0
 
 
-def _experiment() -> dict[str, Any]:
+def _experiment(test_time_flips: bool = False) -> dict[str, Any]:
     return {
         "name": "predict",
-        "settings": {"base_width": 2, "max_displacement_mm": D_MM, "evaluate_split": "test"},
+        "settings": {
+            "base_width": 2,
+            "max_displacement_mm": D_MM,
+            "evaluate_split": "test",
+            "test_time_flips": test_time_flips,
+        },
     }
 
 
@@ -69,9 +74,12 @@ def _save_checkpoint(state_dict: dict[str, torch.Tensor], path: Path) -> Path:
     return path
 
 
-def _predict(cohort: tuple[Path, Path], weights: Path, out: Path) -> dict[str, np.ndarray]:
+def _predict(
+    cohort: tuple[Path, Path], weights: Path, out: Path, test_time_flips: bool = False
+) -> dict[str, np.ndarray]:
     shard, splits = cohort
-    predict_stage(_experiment(), "myonet", weights, shard, splits, out, device="cpu")
+    experiment = _experiment(test_time_flips)
+    predict_stage(experiment, "myonet", weights, shard, splits, out, device="cpu")
     return read_displacements(out)
 
 
@@ -142,3 +150,24 @@ def test_prediction_keeps_frames_rows_and_columns_of_the_network_output(
     assert set(predicted) == _test_keys(cohort)
     for key, u in predicted.items():
         np.testing.assert_allclose(u, _known_field(cines[key]), rtol=0, atol=ATOL_MM, err_msg=key)
+
+
+def test_test_time_flips_keep_the_part_of_the_field_that_mirrors_with_the_image(
+    cohort: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Averaged over the cine and its mirror images, each prediction mirrored back (its mirrored
+    component negated), ``KnownField`` keeps exactly its terms that mirror with the image: x
+    proportional to the column offset, y to the row offset. The terms a mirror does not carry
+    (x growing with the frame, y with the intensity) cancel: a flip undone on the wrong axis,
+    or without the sign, would leave them or lose the others."""
+    monkeypatch.setattr(myoflow.core.nets, "build_net", lambda *args, **kwargs: KnownField())
+    weights = _save_checkpoint({}, tmp_path / "best.pt")
+    predicted = _predict(cohort, weights, tmp_path / "pred.h5", test_time_flips=True)
+    assert set(predicted) == _test_keys(cohort)
+    for key, u in predicted.items():
+        t, _, h, w = u.shape
+        rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        expected_x = np.broadcast_to(X_PER_COLUMN * (cols - (w - 1) / 2), (t, h, w))
+        expected_y = np.broadcast_to(Y_PER_ROW * (rows - (h - 1) / 2), (t, h, w))
+        np.testing.assert_allclose(u[:, 0], expected_x, rtol=0, atol=ATOL_MM, err_msg=key)
+        np.testing.assert_allclose(u[:, 1], expected_y, rtol=0, atol=ATOL_MM, err_msg=key)
