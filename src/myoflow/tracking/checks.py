@@ -47,9 +47,10 @@ the smooth field's residual scale; and a verdict: it fails (``passed`` False, wi
 when the tags fade or a frame is unreliable at or before end-systole, more than
 ``max_flagged`` of its points up to end-systole were flagged, or the tracker's forward and
 backward paths (SinMod's, where it followed both) end more than ``max_forward_backward`` of a
-tag period apart (median over points and frames): on the phantom's presets a slice tracked
-right measures at most 0.12 of a period, one that jumped tags in rapid filling 0.6-1.8. The tracking stage sends a failed
-slice to QC instead of letting it become a reference.
+tag period apart (the median over the measured frames of each frame's median distance): on the
+phantom's realistic presets a slice tracked right measures at most 0.12 of a period, one that
+jumped tags in rapid filling 0.6-1.8. The tracking stage sends a failed slice to QC instead of
+letting it become a reference.
 
 Hand-written: no maintained library checks tag-tracking output; the neighbour search is SciPy's
 cKDTree and the field fit ``smooth_field``.
@@ -239,12 +240,14 @@ def check_points(
     unreliable = ((flags & BAD) > 0).mean(axis=1) > opts.max_frame_flagged
     flags[unreliable] |= EXCLUDED
     checked = Checked(out, flags, basis, coefficients)
-    measured = np.asarray(contrast) >= opts.min_contrast
-    measured[unreliable] = False
-    measured[0] = False
-    apart = np.full(n_frames, np.nan) if forward_backward_px is None else forward_backward_px
+    frames_measured = np.asarray(contrast) >= opts.min_contrast
+    frames_measured[unreliable] = False
+    frames_measured[0] = False
+    apart = np.asarray(
+        np.full(n_frames, np.nan) if forward_backward_px is None else forward_backward_px, float
+    )
     # the backward path starts at the last frame: where that is no measurement, neither is it
-    apart = np.asarray(apart, dtype=float)[measured] if measured[-1] else np.empty(0)
+    apart = apart[frames_measured] if frames_measured[-1] else apart[:0]
     fb = float(np.nanmedian(apart)) if np.isfinite(apart).any() else np.nan
     scores = {
         "field_scale_px": float(np.median(scales)) if scales else 0.0,

@@ -94,9 +94,9 @@ def test_clipped_fraction_counts_the_myocardial_values_beyond_d(
     records = {r.key: r for r in read_shard(shard)}
     values = np.concatenate(
         [
-            np.abs(records[ref.key].displacement).transpose(1, 0, 2, 3)[
-                :, :, ed_mask(records[ref.key])
-            ].ravel()
+            np.abs(records[ref.key].displacement)
+            .transpose(1, 0, 2, 3)[:, :, ed_mask(records[ref.key])]
+            .ravel()
             for ref in refs
         ]
     )
