@@ -53,8 +53,12 @@ from myoflow.tracking.spectrum import TagPeaks, frequencies, gaussian_bandpass
 class HarpOptions:
     """HARP tunables (config ``tracking: harp:``); the defaults were measured on the phantom."""
 
-    #: band-pass standard deviation as a fraction of the tag frequency |k|
-    filter_width: float = bounded(0.35, exclusive_minimum=0)
+    #: band-pass standard deviation as a fraction of the tag frequency |k|: wider filters reach
+    #: less far in space, so the edge pixels mix in less blood and liver. 0.45 against 0.35,
+    #: measured on 48 phantom cells (both species and presets, true, dilated and shifted masks,
+    #: SNR 5 and 20, 3- and 5-px tags, 2 slices each): mean ES error 0.202 -> 0.195 px, mean
+    #: |ES Err error| 0.034 -> 0.029 (realistic human, true mask, SNR 20: 0.058 -> 0.035)
+    filter_width: float = bounded(0.45, exclusive_minimum=0)
     #: Newton iterations per frame (each is one bilinear sample of six complex images)
     iterations: int = bounded(5, minimum=1)
     #: largest Newton step, in tag periods (keeps a weak-harmonic point from flying off)
