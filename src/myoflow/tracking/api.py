@@ -13,9 +13,8 @@ blood (tags washed out, bright inflow) or fat, liver and chest wall (tags that d
 the heart), and a mask drawn a pixel or two too wide hands it that tissue to follow. So the
 trackers follow the mask's core, the ED mask eroded by as many pixels as ``EDGE_PX`` allows
 (the deepest erosion that leaves at least half of the mask; kept whole where even the shallowest
-would not), and the edge, the eroded rim and a band of ``BAND_PX``
-pixels beyond the mask, takes the slice's smooth field (``checks.Checked.field_at``), fitted to
-the core alone. The 168 landmarks lie on the endo- and epicardial edges too: they are tracked,
+would not), and the edge, the eroded rim and a band of ``BAND_PX`` pixels beyond the mask,
+takes the slice's smooth field (``checks.Checked.field_at``), fitted to the core alone. The 168 landmarks lie on the endo- and epicardial edges too: they are tracked,
 checked and flagged like every point, but take the field fitted to the core. Measured on the
 realistic preset (docs/tracking.md, Quality control and regularisation): with the core, SinMod's
 mean ES error fell by about half and its maximum from 11-12 px to about 1 px; a mask dilated by

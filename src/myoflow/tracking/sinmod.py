@@ -58,9 +58,11 @@ Tracking (Lagrangian). Every ED region pixel and every given point is a material
 
 4. Forward and backward. A step that differs from its prediction (item 1) by more than half a
    tag period along a tag normal (fast filling with fine tags: a rat's wall moves up to 2.9 px
-   between frames, 3-pixel tags wrap at 1.5 px) jumps a tag, and the drift correction, which assumes a small residual, cannot undo
-   it: every later frame of that point is a period off. So each step's size is kept as the
-   point's *risk* (its largest step along a normal over half that period, so far on its path).
+   between frames, 3-pixel tags wrap at 1.5 px) jumps a tag, and the drift correction, which
+   assumes a small residual, cannot undo it: every later frame of that point is a period off.
+   So each step's size is kept as the point's *risk* (its largest step along a normal over half
+   that period, so far on its path; the step itself, not its distance from the prediction, so
+   a large step is tried the other way round even where it was unwrapped).
    When some forward step exceeds ``backward_risk`` (0.7), the cycle is also followed backward
    from its last frame, where the heart is near its ED shape again: ED positions corrected
    against the last frame are the start. It runs back only to the first frame where a forward
@@ -203,6 +205,7 @@ def track(
     grid = _EdGrid(images[0], region, points, k, to_xy, sigmas, options)
     normals = (k / k0[:, None]).astype(np.float32)
     _, neighbours = cKDTree(ref).query(ref, k=min(NEIGHBOURS, len(ref)))
+    neighbours = np.reshape(neighbours, (len(ref), -1))  # [N, k] also for a single point
     bands: dict[int, np.ndarray] = {}
 
     def band(t: int) -> np.ndarray:
