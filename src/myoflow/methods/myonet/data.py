@@ -36,28 +36,9 @@ from torch.utils.data import Dataset
 
 from myoflow.errors import InputError
 from myoflow.io.shards import read_record
+from myoflow.methods.myonet.flips import flip_cine, flip_field
 from myoflow.preprocess.scaling import clipped_fraction, to_network
 from myoflow.samples import SampleRef, ed_mask
-
-
-def flip_cine(image: np.ndarray, flip_x: bool, flip_y: bool) -> np.ndarray:
-    """An image ``[..., H, W]`` mirrored along its columns (x) and / or rows (y)."""
-    if flip_x:
-        image = image[..., ::-1]
-    if flip_y:
-        image = image[..., ::-1, :]
-    return np.ascontiguousarray(image)
-
-
-def flip_field(displacement: np.ndarray, flip_x: bool, flip_y: bool) -> np.ndarray:
-    """A displacement ``[T, 2, H, W]`` mirrored like its image: mirroring columns also negates
-    the x component, mirroring rows the y component. Its own inverse."""
-    u = flip_cine(displacement, flip_x, flip_y).copy()
-    if flip_x:
-        u[:, 0] *= -1.0
-    if flip_y:
-        u[:, 1] *= -1.0
-    return u
 
 
 def flip(

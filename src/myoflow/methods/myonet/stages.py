@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from myoflow.io.shards import read_shard, write_shard
-from myoflow.methods.myonet.data import flip_cine, flip_field
+from myoflow.methods.myonet.flips import flip_cine, flip_field
 from myoflow.samples import SPLIT_NAMES, read_splits, split_of
 
 log = logging.getLogger("myoflow.stages")
@@ -68,7 +68,7 @@ def train_stage(
     from myoflow.core.nets import build_net, count_parameters
     from myoflow.core.train.device import pick_device
     from myoflow.methods.myonet.data import DisplacementDataset
-    from myoflow.methods.myonet.trainer import TrainSettings, train
+    from myoflow.methods.myonet.trainer import TrainSettings, clipping, train
     from myoflow.samples import select
 
     s = experiment["settings"]
@@ -96,20 +96,22 @@ def train_stage(
     model = build_net(net, base_width=int(s["base_width"]), levels=LEVELS)
     log.info("%s: %d trainable parameters", net, count_parameters(model))
     d = float(s["max_displacement_mm"])
+    train_data = DisplacementDataset(
+        train_refs,
+        d,
+        augment=bool(s["augment_flips"]),
+        seed=int(s["seed"]),
+        margin_px=int(s["target_margin_px"]),
+    )
     train(
         model,
         net_signature(experiment, net),
-        DisplacementDataset(
-            train_refs,
-            d,
-            augment=bool(s["augment_flips"]),
-            seed=int(s["seed"]),
-            margin_px=int(s["target_margin_px"]),
-        ),
+        train_data,
         DisplacementDataset(val_refs, d, margin_px=int(s["target_margin_px"])),
         TrainSettings.from_settings(s),
         out_dir,
         pick_device(device),
+        clipped_fraction=clipping(train_data, net),
     )
 
 

@@ -92,16 +92,8 @@ class MyoNetTrainer(Trainer):
         self.loss_fn = DisplacementLoss(**settings.loss)
         self.settings = settings
         self.datasets = (train_data, val_data)
-        self.clipped = train_data.clipped_fraction()
-        if self.clipped > CLIP_WARNING:
-            log.warning(
-                "%s: %.3g %% of the training targets' myocardial displacement components lie "
-                "beyond max_displacement_mm = %g and are clipped; the network will under-read "
-                "the motion (raise max_displacement_mm)",
-                signature["net"],
-                100 * self.clipped,
-                train_data.max_displacement_mm,
-            )
+        #: the training targets' clipped fraction, where the stage measured it (``clipping``)
+        self.clipped: float | None = None
 
     def build_models(self) -> dict[str, nn.Module]:
         """The network the stage built (seeded there, so its weights follow the config)."""
@@ -149,8 +141,25 @@ class MyoNetTrainer(Trainer):
             "threads": torch.get_num_threads(),
             "train_slices": len(self.train_data),
             "val_slices": len(self.val_data),
-            "clipped_fraction": self.clipped,
+            **({} if self.clipped is None else {"clipped_fraction": self.clipped}),
         }
+
+
+def clipping(train_data: DisplacementDataset, net: str) -> float:
+    """The fraction of the training targets that ``max_displacement_mm`` clips
+    (``DisplacementDataset.clipped_fraction``), with a warning above ``CLIP_WARNING``: a ``D``
+    chosen for one cohort silently flattens the larger motion of another."""
+    clipped = train_data.clipped_fraction()
+    if clipped > CLIP_WARNING:
+        log.warning(
+            "%s: %.3g %% of the training targets' myocardial displacement components lie "
+            "beyond max_displacement_mm = %g and are clipped; the network will under-read "
+            "the motion (raise max_displacement_mm)",
+            net,
+            100 * clipped,
+            train_data.max_displacement_mm,
+        )
+    return clipped
 
 
 def train(
@@ -161,7 +170,11 @@ def train(
     settings: TrainSettings,
     out_dir: str | os.PathLike[str],
     device: torch.device,
+    clipped_fraction: float | None = None,
 ) -> pd.DataFrame:
     """Train ``model`` (freshly initialised) to ``settings.epochs``, resuming from ``last.pt``;
-    writes ``best.pt``, ``history.tsv`` and ``model.tsv`` and returns the history."""
-    return MyoNetTrainer(model, signature, train_data, val_data, settings, out_dir, device).fit()
+    writes ``best.pt``, ``history.tsv`` and ``model.tsv`` (with ``clipped_fraction`` when
+    given, see ``clipping``) and returns the history."""
+    trainer = MyoNetTrainer(model, signature, train_data, val_data, settings, out_dir, device)
+    trainer.clipped = clipped_fraction
+    return trainer.fit()

@@ -16,7 +16,7 @@ from myoflow.core.nets import build_net, count_parameters
 from myoflow.core.train.checkpoint import TrainingError, load_checkpoint
 from myoflow.methods.myonet.data import DisplacementDataset
 from myoflow.methods.myonet.losses import DisplacementLoss, normalised_mse_accuracy
-from myoflow.methods.myonet.trainer import MyoNetTrainer, TrainSettings, train
+from myoflow.methods.myonet.trainer import TrainSettings, clipping, train
 from myoflow.samples import read_splits, select
 from myoflow.tables import HISTORY
 
@@ -245,7 +245,6 @@ def test_model_table_and_checkpoint_layout(
         "threads": 1,
         "train_slices": len(train_data),
         "val_slices": len(val_data),
-        "clipped_fraction": train_data.clipped_fraction(),
     }
     assert table.to_dict("records") == [expected]
     best = torch.load(uninterrupted / "best.pt", weights_only=True)
@@ -263,15 +262,20 @@ def test_a_d_that_clips_the_targets_is_warned_about_and_recorded(
     table = read_splits([splits_path])
     small = DisplacementDataset(select([shard], table, ["train"]), 0.05)
     val = DisplacementDataset(select([shard], table, ["val"]), 0.05)
-    clipped = small.clipped_fraction()
-    assert clipped > 0.01
     with caplog.at_level("WARNING", logger="myoflow.methods.myonet.trainer"):
-        trainer = MyoNetTrainer(_model(), SIGNATURE, small, val, SETTINGS, tmp_path, CPU)
-    assert trainer.model_info()["clipped_fraction"] == clipped
+        clipped = clipping(small, "myonet")
+    assert clipped == small.clipped_fraction() > 0.01
     assert any(
         "clipped" in r.getMessage() and "max_displacement_mm = 0.05" in r.getMessage()
         for r in caplog.records
     )
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="myoflow.methods.myonet.trainer"):
+        assert clipping(DisplacementDataset(small.refs, 100.0), "myonet") == 0.0
+    assert not caplog.records
+    train(_model(), SIGNATURE, small, val, SETTINGS, tmp_path, CPU, clipped_fraction=clipped)
+    model_table = pd.read_csv(tmp_path / "model.tsv", sep="\t")
+    assert model_table["clipped_fraction"].tolist() == [pytest.approx(clipped)]
 
 
 def test_rerun_of_a_finished_training_changes_nothing(
