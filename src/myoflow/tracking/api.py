@@ -14,8 +14,9 @@ the heart), and a mask drawn a pixel or two too wide hands it that tissue to fol
 trackers follow the mask's core, the ED mask eroded by as many pixels as ``EDGE_PX`` allows
 (the deepest erosion that leaves at least half of the mask; kept whole where even the shallowest
 would not), and the edge, the eroded rim and a band of ``BAND_PX`` pixels beyond the mask,
-takes the slice's smooth field (``checks.Checked.field_at``), fitted to the core alone. The 168 landmarks lie on the endo- and epicardial edges too: they are tracked,
-checked and flagged like every point, but take the field fitted to the core. Measured on the
+takes the slice's smooth field (``checks.Checked.field_at``), fitted to the core alone. The 168
+landmarks lie on the endo- and epicardial edges too: they are tracked, checked and flagged like
+every point, but take the field fitted to the core. Measured on the
 realistic preset (docs/tracking.md, Quality control and regularisation): with the core, SinMod's
 mean ES error fell by about half and its maximum from 11-12 px to about 1 px; a mask dilated by
 2 px no longer moves the result much. Beyond the band the output holds the nearest value.

@@ -240,15 +240,8 @@ def check_points(
     unreliable = ((flags & BAD) > 0).mean(axis=1) > opts.max_frame_flagged
     flags[unreliable] |= EXCLUDED
     checked = Checked(out, flags, basis, coefficients)
-    frames_measured = np.asarray(contrast) >= opts.min_contrast
-    frames_measured[unreliable] = False
-    frames_measured[0] = False
-    apart = np.asarray(
-        np.full(n_frames, np.nan) if forward_backward_px is None else forward_backward_px, float
-    )
-    # the backward path starts at the last frame: where that is no measurement, neither is it
-    apart = apart[frames_measured] if frames_measured[-1] else apart[:0]
-    fb = float(np.nanmedian(apart)) if np.isfinite(apart).any() else np.nan
+    measured_frames = (np.asarray(contrast) >= opts.min_contrast) & ~unreliable
+    fb = _forward_backward(forward_backward_px, measured_frames)
     scores = {
         "field_scale_px": float(np.median(scales)) if scales else 0.0,
         "forward_backward_px": fb,
@@ -256,6 +249,16 @@ def check_points(
     }
     _judge(checked, contrast, es_frame, scores, np.flatnonzero(unreliable), opts)
     return checked
+
+
+def _forward_backward(per_frame: np.ndarray | None, measured: np.ndarray) -> float:
+    """The median of a tracker's per-frame forward-backward distance (px) over the frames after
+    ED that are measurements (``measured`` ``[T]``); NaN where it measured none, or where the
+    last frame, where a backward path starts, is no measurement itself."""
+    if per_frame is None or not measured[-1]:
+        return np.nan
+    apart = np.asarray(per_frame, dtype=float)[1:][measured[1:]]
+    return float(np.nanmedian(apart)) if np.isfinite(apart).any() else np.nan
 
 
 def _judge(

@@ -160,10 +160,10 @@ def track(
     points' positions ``[T, N, 2]`` and diagnostics: ``tag_power_ratio_last`` (band power of the
     last frame over ED's, in the region: tag fading), ``residual_mean_px`` / ``residual_max_px``
     (size of the last drift correction, mean over frames of its mean / largest: convergence),
-    ``step_max_px`` (largest frame-to-frame step; steps must stay below ``period_px / 2``) and
-    ``backward_share`` (fraction of points x frames taken from the backward path) and
-    ``forward_backward_px`` (median distance between the two paths where both were followed;
-    absent when no step came near a tag jump and the backward path was not needed).
+    ``step_max_px`` (largest frame-to-frame step, unwrapped) and ``backward_share`` (fraction of
+    points x frames taken from the backward path); and, where the backward path was followed,
+    ``forward_backward_px``, the median distance between the two paths per frame (NaN before
+    the first frame it reached; None when no step came near a tag jump).
     """
     images = np.asarray(images, dtype=np.float32)
     region = np.asarray(region, dtype=bool)
@@ -293,8 +293,7 @@ def track(
         list(range(n_frames)), ref.copy(), np.zeros(len(ref)), options.correction_passes
     )
     positions = forward
-    backward_share, forward_backward = 0.0, np.nan
-    apart_per_frame = None
+    backward_share, apart_per_frame = 0.0, None
     if np.max(forward_risk) > options.backward_risk and options.correction_passes:
         # some forward step came close to a tag jump: follow the cycle back from its last frame
         # too (the heart is near its ED shape again there, so ED positions corrected against ED
@@ -315,7 +314,6 @@ def track(
         backward_share = float(use[1:].mean())
         # where both paths exist, how far apart they ended: a quality score (0 when they agree)
         apart = np.hypot(*np.moveaxis(forward[first:] - backward[first:], -1, 0))
-        forward_backward = float(np.nanmedian(apart)) if np.isfinite(apart).any() else np.nan
         apart_per_frame = np.full(n_frames, np.nan)
         apart_per_frame[first:] = np.median(apart, axis=1)
 
@@ -331,8 +329,6 @@ def track(
         "period_px": float(np.mean(1.0 / k0)),
         "backward_share": backward_share,
     }
-    if np.isfinite(forward_backward):
-        diagnostics["forward_backward_px"] = forward_backward
     if options.correction_passes:
         diagnostics["tag_power_ratio_last"] = stats["power_ratio"]
     return TrackOutput(
