@@ -86,6 +86,7 @@ class MyoNetTrainer(Trainer):
         settings: TrainSettings,
         out_dir: str | os.PathLike[str],
         device: torch.device,
+        clipped_fraction: float | None = None,
     ) -> None:
         super().__init__(settings.config(), signature, train_data, val_data, out_dir, device)
         self.model = model
@@ -93,7 +94,7 @@ class MyoNetTrainer(Trainer):
         self.settings = settings
         self.datasets = (train_data, val_data)
         #: the training targets' clipped fraction, where the stage measured it (``clipping``)
-        self.clipped: float | None = None
+        self.clipped = clipped_fraction
 
     def build_models(self) -> dict[str, nn.Module]:
         """The network the stage built (seeded there, so its weights follow the config)."""
@@ -175,6 +176,6 @@ def train(
     """Train ``model`` (freshly initialised) to ``settings.epochs``, resuming from ``last.pt``;
     writes ``best.pt``, ``history.tsv`` and ``model.tsv`` (with ``clipped_fraction`` when
     given, see ``clipping``) and returns the history."""
-    trainer = MyoNetTrainer(model, signature, train_data, val_data, settings, out_dir, device)
-    trainer.clipped = clipped_fraction
-    return trainer.fit()
+    return MyoNetTrainer(
+        model, signature, train_data, val_data, settings, out_dir, device, clipped_fraction
+    ).fit()
