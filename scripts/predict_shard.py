@@ -15,6 +15,9 @@ def main() -> None:
     parser.add_argument("--experiment", required=True, help="resolved experiment (JSON)")
     parser.add_argument("--model", required=True, help="model name")
     parser.add_argument("--weights", required=True, help="best.pt of the model")
+    parser.add_argument(
+        "--needs", nargs="*", default=[], help="best.pt of the other models it predicts with"
+    )
     parser.add_argument("--shard", required=True, help="preprocessed shard (HDF5)")
     parser.add_argument("--splits", required=True, help="split table of the shard's cohort (TSV)")
     parser.add_argument("--out", required=True, help="output prediction shard (HDF5)")
@@ -31,6 +34,7 @@ def main() -> None:
         args.out,
         device=args.device,
         threads=args.threads,
+        needs=args.needs,
     )
 
 

@@ -15,6 +15,8 @@ from myoflow.methods.base import Method, Path, TrainingData
 @dataclass(frozen=True)
 class FakeSettings:
     models: tuple[str, ...] = ("a", "b")
+    #: model -> the other models its prediction runs (``Method.predict_needs``)
+    needs: dict[str, list[str]] | None = None
 
 
 class Fake(Method):
@@ -27,6 +29,9 @@ class Fake(Method):
 
     def models(self, experiment: Mapping[str, Any]) -> list[str]:
         return list(experiment["settings"]["models"])
+
+    def predict_needs(self, experiment: Mapping[str, Any], model: str) -> list[str]:
+        return list((experiment["settings"].get("needs") or {}).get(model, []))
 
     def train(
         self,
@@ -47,8 +52,9 @@ class Fake(Method):
         splits: Path,
         out: Path,
         device: str | None = None,
+        needs: Mapping[str, Path] | None = None,
     ) -> None:
-        self.calls.append(("predict", model))
+        self.calls.append(("predict", model, dict(needs or {})))
 
     def evaluate(
         self,

@@ -114,6 +114,7 @@ class Toy(Method):
         splits: Path,
         out: Path,
         device: str | None = None,
+        needs: Mapping[str, Path] | None = None,
     ) -> None:
         net = nn.Conv3d(1, 2, 3, padding=1)
         net.load_state_dict(load_checkpoint(weights, _signature(experiment))["state_dict"])

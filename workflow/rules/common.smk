@@ -206,6 +206,15 @@ def experiment_predictions(wildcards):
     ]
 
 
+def predict_needs(wildcards):
+    """The best weights of the other models a model's prediction runs (Method.predict_needs)."""
+    exp = EXPERIMENTS[wildcards.exp]
+    return [
+        f"{RESULTS}/models/{wildcards.exp}/{other}/best.pt"
+        for other in METHOD[wildcards.exp].predict_needs(exp, wildcards.model)
+    ]
+
+
 def tracker_options(wildcards):
     return TRACKER_JSON[wildcards.tracker]
 

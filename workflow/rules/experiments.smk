@@ -36,6 +36,7 @@ rule predict_shard:
     """Predict the evaluation split of one preprocessed shard with one trained model."""
     input:
         weights=f"{RESULTS}/models/{{exp}}/{{model}}/best.pt",
+        needs=predict_needs,
         shard=experiment_shard,
         splits=f"{RESULTS}/{{cohort}}/splits.tsv",
     output:
@@ -54,7 +55,7 @@ rule predict_shard:
         runtime=runtime_min(60),
     shell:
         "python {params.script} --experiment {params.experiment:q} --model {wildcards.model}"
-        " --weights {input.weights} --shard {input.shard} --splits {input.splits} --out {output}"
+        " --weights {input.weights} --needs {input.needs} --shard {input.shard} --splits {input.splits} --out {output}"
         " --threads {threads} 2> {log}"
 
 

@@ -70,6 +70,12 @@ class Method(ABC):
         the ``model`` wildcard and ``results/models/<exp>/<model>/``)."""
         return ["model"]
 
+    def predict_needs(self, experiment: Mapping[str, Any], model: str) -> list[str]:
+        """Other models whose ``best.pt`` the prediction of ``model`` also runs (none by
+        default). Paper 003's tracker predicts from the tagged series alone, so its prediction
+        first localises the heart with the experiment's ROI network."""
+        return []
+
     def targets(self, experiment: Mapping[str, Any]) -> list[str]:
         """Files under ``results/experiments/<exp>/`` that ``rule all`` asks for; by default the
         merged evaluation tables. A method with a report rule file adds its tables and figures."""
@@ -98,9 +104,11 @@ class Method(ABC):
         splits: Path,
         out: Path,
         device: str | None = None,
+        needs: Mapping[str, Path] | None = None,
     ) -> None:
         """Predict the evaluated split of one preprocessed shard with ``weights`` (``best.pt``);
-        write one output file ``out`` (a record shard, ``myoflow.io.shards``)."""
+        write one output file ``out`` (a record shard, ``myoflow.io.shards``). ``needs``: the
+        ``best.pt`` of each model ``predict_needs`` names, by model."""
 
     @abstractmethod
     def evaluate(

@@ -59,12 +59,22 @@ def predict_stage(
     out: PathLike,
     device: str | None = None,
     threads: int | None = None,
+    needs: Sequence[PathLike] = (),
 ) -> None:
-    """Predict the evaluated split of one shard with ``model``'s best weights."""
+    """Predict the evaluated split of one shard with ``model``'s best weights; ``needs``: the
+    best weights of the other models its method names (``Method.predict_needs``), in order."""
     method = method_of(experiment["method"])
     _check_model(method.models(experiment), model, experiment)
+    names = method.predict_needs(experiment, model)
+    if len(needs) != len(names):
+        raise ValueError(
+            f"experiment {experiment['name']}: model {model!r} predicts with {names}, "
+            f"got {len(needs)} weight file(s)"
+        )
     _set_threads(threads)
-    method.predict(experiment, model, weights, shard, splits, out, device)
+    method.predict(
+        experiment, model, weights, shard, splits, out, device, needs=dict(zip(names, needs))
+    )
 
 
 def evaluate_stage(

@@ -68,3 +68,12 @@ def test_models_must_be_the_experiments(tmp_path: Path) -> None:
         predict_stage(EXPERIMENT, "c", "w.pt", "s.h5", "splits.tsv", tmp_path / "p.h5")
     train_stage(EXPERIMENT, "b", TrainingData([], []), tmp_path)
     assert fake_method.METHOD.calls == [("train", "b")]
+
+
+def test_a_prediction_gets_the_weights_of_the_models_it_needs_by_name(tmp_path: Path) -> None:
+    needing = {**EXPERIMENT, "settings": {"models": ["a", "b"], "needs": {"b": ["a"]}}}
+    predict_stage(needing, "b", "wb.pt", "s.h5", "splits.tsv", tmp_path / "p.h5", needs=["wa.pt"])
+    predict_stage(needing, "a", "wa.pt", "s.h5", "splits.tsv", tmp_path / "p.h5")
+    assert fake_method.METHOD.calls == [("predict", "b", {"a": "wa.pt"}), ("predict", "a", {})]
+    with pytest.raises(ValueError, match=r"model 'b' predicts with \['a'\], got 0 weight"):
+        predict_stage(needing, "b", "wb.pt", "s.h5", "splits.tsv", tmp_path / "p.h5")

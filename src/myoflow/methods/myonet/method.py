@@ -91,6 +91,7 @@ class MyoNet(Method):
         splits: Path,
         out: Path,
         device: str | None = None,
+        needs: Mapping[str, Path] | None = None,
     ) -> None:
         from myoflow.methods.myonet.stages import predict_stage
 
