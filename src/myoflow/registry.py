@@ -20,7 +20,7 @@ METHODS: dict[str, str | None] = {
     "myonet": "myoflow.methods.myonet.method:METHOD",
     "tagseg": None,
     "attmnet": None,
-    "tagstrain": None,
+    "tagstrain": "myoflow.methods.tagstrain.method:METHOD",
 }
 
 #: Networks by name -> their class (``__init__(base_width, levels, in_channels, out_channels)``).

@@ -106,6 +106,37 @@ LANDMARK_FRAME_ERRORS = [
 #: per slice x method x against x region.
 LANDMARK_ERRORS = [*SLICE_ID, "method", "against", "n_frames", *LANDMARK_ERROR_COLUMNS]
 
+#: Landmark strain (``myoflow.strain.landmark_strain``, paper 003): radial and circumferential
+#: strain of the subendocardial, mid-wall and subepicardial rings and their average, Green then
+#: engineering, each frame against ED.
+LANDMARK_STRAIN = [
+    f"{part}_{kind}"
+    for kind in ("green", "eng")
+    for part in ("err", "ecc_endo", "ecc_mid", "ecc_epi", "ecc")
+]
+
+#: Landmark strain curves: one row per slice x method x segment x frame (acquired frames only);
+#: ``es_frame`` is the slice's reference end-systolic frame, the same on every row of a slice.
+LANDMARK_STRAIN_CURVES = [
+    *SLICE_ID,
+    "method",
+    "segment",
+    "frame",
+    "time_ms",
+    "es_frame",
+    *LANDMARK_STRAIN,
+]
+
+#: Localisation (paper 003): one row per slice: the target box (the ED myocardium's extent,
+#: enlarged) and the predicted one, ``x1, y1, x2, y2`` in pixels of the field of view, their
+#: IoU, and the fraction of the reference's ED landmarks inside the predicted box.
+ROI_BOXES = [
+    *SLICE_ID,
+    *(f"{which}_{corner}" for which in ("target", "pred") for corner in ("x1", "y1", "x2", "y2")),
+    "iou",
+    "landmarks_inside",
+]
+
 #: Binary segmentation accuracy of ``myoflow.metrics.segmentation``: foreground pixel (voxel)
 #: counts, overlap (Dice, Jaccard), boundary distance (Hausdorff and its 95th percentile, in
 #: pixels and in mm) and the confusion-matrix rates. NaN where a ratio is 0/0 or a boundary is

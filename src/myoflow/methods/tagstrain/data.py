@@ -1,0 +1,168 @@
+"""Training samples of paper 003 from ``fov`` shards: the ED frame and its box, the cropped series
+and its landmarks.
+
+Why lazy datasets: as for MyoNet, a cohort may not fit in memory, so each dataset keeps
+``(shard, key)`` pairs (``myoflow.samples.SampleRef``) and reads one record per sample.
+
+Targets. The box is the ED myocardium's extent enlarged by ``enlargement`` (``boxes.box_of_mask``;
+from the ED landmarks when the record has no mask, as the paper's public code does); the
+localisation network regresses its corners divided by the field of view's side, so its outputs
+are O(1) whatever the matrix. The tracker sees every frame cropped with the target box and
+regresses the landmarks in crop pixels divided by the crop side.
+
+Augmentation (beyond the paper, both drawn from ``(seed, epoch, index)`` so a resumed run sees the
+samples of an uninterrupted one): the localisation input is shifted by whole pixels, box with it,
+so the network must find the heart rather than learn where the phantom puts it; the tracker's box
+is moved and scaled by a few per cent, since at inference it gets the localisation network's box,
+not the target.
+
+Padded frames. The ``fov`` profile appends empty frames to a short series and marks the acquired
+ones in the extra ``frame_acquired``; the tracker's samples carry it as a validity mask so the loss
+ignores frames that hold no image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from myoflow.io.shards import read_record
+from myoflow.methods.tagstrain.boxes import Box, BoxCrop, box_of_mask, box_of_points
+from myoflow.preprocess.temporal import ACQUIRED
+from myoflow.record import SliceRecord
+from myoflow.samples import SampleRef
+
+
+def landmarks_px(rec: SliceRecord) -> np.ndarray:
+    """The record's landmarks ``[T, 2, 168]`` in image pixels (x = mm / column spacing)."""
+    if rec.landmarks is None:
+        raise rec.error("paper 003 needs landmarks (none in the record)", "landmarks")
+    sy, sx = rec.pixel_spacing_mm
+    return np.asarray(rec.landmarks, dtype=np.float64) / np.array([sx, sy])[None, :, None]
+
+
+def target_box(rec: SliceRecord, enlargement: float) -> Box:
+    """The localisation target: the ED myocardium's extent grown by ``enlargement``, inside the
+    image; from the ED landmarks when there is no mask."""
+    if rec.mask is not None:
+        box = box_of_mask(rec.mask[0], enlargement)
+    else:
+        box = box_of_points(landmarks_px(rec)[0], enlargement)
+    return box.clipped(rec.image_shape)
+
+
+def tagged_series(rec: SliceRecord) -> np.ndarray:
+    if rec.tagged is None:
+        raise rec.error("paper 003 needs a tagged series (none in the record)", "tagged")
+    return np.asarray(rec.tagged, dtype=np.float32)
+
+
+def acquired_frames(rec: SliceRecord) -> np.ndarray:
+    """``[T]`` bool: frames that hold an acquired image (not the profile's empty padding)."""
+    flags = rec.extras.get(ACQUIRED)
+    if flags is None:
+        return np.ones(rec.n_frames, bool)
+    return np.asarray(flags).astype(bool)
+
+
+def _shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``image`` moved by whole pixels, zeros where it leaves the grid."""
+    out = np.zeros_like(image)
+    h, w = image.shape
+    out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = image[
+        max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return out
+
+
+class RoiDataset(Dataset):
+    """``(ED frame [1, S, S], box corners [4] / S)`` float32 tensors per slice."""
+
+    def __init__(
+        self,
+        refs: Sequence[SampleRef],
+        enlargement: float,
+        augment_shift: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        self.refs = list(refs)
+        self.enlargement = enlargement
+        self.augment_shift = augment_shift
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        ref = self.refs[index]
+        rec = read_record(ref.shard, ref.key)
+        image = tagged_series(rec)[0]
+        box = target_box(rec, self.enlargement)
+        size = image.shape[-1]
+        if self.augment_shift > 0:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            reach = int(self.augment_shift * size)
+            dy, dx = (int(v) for v in rng.integers(-reach, reach + 1, size=2))
+            image = _shift_image(image, dy, dx)
+            box = Box(box.x1 + dx, box.y1 + dy, box.x2 + dx, box.y2 + dy).clipped(image.shape)
+        corners = box.corners / size
+        return (
+            torch.from_numpy(np.ascontiguousarray(image[None])),
+            torch.from_numpy(corners.astype(np.float32)),
+        )
+
+
+class TrackerDataset(Dataset):
+    """``(crop [T, 1, C, C], landmarks [T, 2, 168] in crop pixels / C, acquired [T])`` per slice."""
+
+    def __init__(
+        self,
+        refs: Sequence[SampleRef],
+        enlargement: float,
+        crop_size: int,
+        box_jitter: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        self.refs = list(refs)
+        self.enlargement = enlargement
+        self.crop_size = crop_size
+        self.box_jitter = box_jitter
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def jittered(self, box: Box, index: int) -> Box:
+        """``box`` moved by up to ``box_jitter`` of its size and scaled by up to 1 +/- it."""
+        if self.box_jitter <= 0:
+            return box
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        move = rng.uniform(-self.box_jitter, self.box_jitter, size=2) * [box.width, box.height]
+        scale = 1.0 + rng.uniform(-self.box_jitter, self.box_jitter)
+        cx, cy = (box.x1 + box.x2) / 2 + move[0], (box.y1 + box.y2) / 2 + move[1]
+        hw, hh = scale * box.width / 2, scale * box.height / 2
+        return Box(cx - hw, cy - hh, cx + hw, cy + hh)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        ref = self.refs[index]
+        rec = read_record(ref.shard, ref.key)
+        box = self.jittered(target_box(rec, self.enlargement), index)
+        crop = BoxCrop(box, self.crop_size, rec.pixel_spacing_mm)
+        frames = crop.crop(tagged_series(rec))
+        marks = crop.to_crop(landmarks_px(rec)) / self.crop_size
+        return (
+            torch.from_numpy(frames[:, None]),
+            torch.from_numpy(marks.astype(np.float32)),
+            torch.from_numpy(acquired_frames(rec)),
+        )

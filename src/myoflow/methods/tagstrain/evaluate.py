@@ -1,0 +1,193 @@
+"""Paper 003 evaluation: localisation IoU, landmark position error and landmark strain of every
+method, per slice of one shard.
+
+A CPU-only job (torch is not imported). ``experiment`` is the resolved experiment with
+tagstrain's settings. The methods scored on each slice:
+
+* ``reference``: the experiment's reference landmarks (the phantom's truth or the cohort's own);
+* ``rnncnn``: the fully automatic prediction (localised, cropped, tracked, mapped back);
+* ``zero``: the ED reference landmarks held still over the cycle, the trivial baseline every
+  position error is shown next to (its strain is zero by construction).
+
+Every method's strain is read at the reference's ES frame (the record's, else the frame of the
+reference's most negative global circumferential strain), and frames the profile appended as
+empty padding are left out of every score. AHA segments follow each method's own ED landmarks
+and the record's RV insertion points (``myoflow.strain.landmark_strain``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from myoflow.io.shards import read_shard
+from myoflow.methods.tagstrain.boxes import Box, iou
+from myoflow.methods.tagstrain.data import acquired_frames, landmarks_px, target_box
+from myoflow.methods.tagstrain.settings import TRACKER
+from myoflow.metrics.landmarks import frame_errors
+from myoflow.record import SliceRecord
+from myoflow.samples import SPLIT_NAMES, read_splits, split_of
+from myoflow.strain.analysis import es_frame_of
+from myoflow.strain.landmark_strain import segment_strain, slice_strain
+from myoflow.tables import (
+    LANDMARK_FRAME_ERRORS,
+    LANDMARK_STRAIN_CURVES,
+    REFERENCE,
+    ROI_BOXES,
+    ZERO,
+)
+
+log = logging.getLogger("myoflow.stages")
+
+PathLike = str | os.PathLike[str]
+#: The extra of a prediction record holding its box ``x1, y1, x2, y2`` (field-of-view pixels).
+BOX_EXTRA = "roi_box"
+#: The ``method`` name of the tracker's prediction.
+PREDICTED = TRACKER
+
+
+def evaluated_splits(experiment: Mapping[str, Any]) -> tuple[str, ...]:
+    chosen = experiment["settings"]["evaluate_split"]
+    return SPLIT_NAMES if chosen == "all" else (chosen,)
+
+
+def _ids(experiment: Mapping[str, Any], rec: SliceRecord, split: str) -> dict[str, Any]:
+    return {
+        "experiment": experiment["name"],
+        "cohort": rec.cohort,
+        "subject": rec.subject,
+        "slice_id": rec.slice_id,
+        "position": rec.position,
+        "group": rec.group,
+        "split": split,
+    }
+
+
+def box_row(rec: SliceRecord, predicted: Box, enlargement: float) -> dict[str, Any]:
+    """The localisation scores of one slice: target and predicted corners, IoU, and the share
+    of the reference's ED landmarks the predicted box holds (a box that cuts the myocardium
+    off loses landmarks whatever its IoU)."""
+    target = target_box(rec, enlargement)
+    row = {f"target_{c}": v for c, v in zip(("x1", "y1", "x2", "y2"), target.corners)}
+    row.update({f"pred_{c}": v for c, v in zip(("x1", "y1", "x2", "y2"), predicted.corners)})
+    row["iou"] = float(iou(target.corners, predicted.corners))
+    inside = predicted.contains(landmarks_px(rec)[0]) if rec.landmarks is not None else None
+    row["landmarks_inside"] = float(np.mean(inside)) if inside is not None else np.nan
+    return row
+
+
+def strain_curves(
+    landmarks: Mapping[str, np.ndarray], rec: SliceRecord, frames: np.ndarray
+) -> tuple[pd.DataFrame, int]:
+    """Slice and AHA-segment landmark strain of each method over the acquired ``frames``, and
+    the reference ES frame they are read at."""
+    tables = []
+    for method, marks in landmarks.items():
+        kept = marks[frames]
+        table = pd.concat(
+            [
+                slice_strain(kept),
+                segment_strain(kept, rec.position, rv_insertion_mm=rec.rv_insertion_mm),
+            ],
+            ignore_index=True,
+        )
+        table["frame"] = frames[table["frame"].to_numpy()]
+        table.insert(0, "method", method)
+        tables.append(table)
+    curves = pd.concat(tables, ignore_index=True)
+    es = rec.es_frame
+    if es is None or es not in frames:
+        es = es_frame_of(curves[curves["method"] == REFERENCE])
+    curves["es_frame"] = es
+    times = np.asarray(rec.frame_times_ms, dtype=float)
+    curves["time_ms"] = times[curves["frame"].to_numpy()]
+    return curves, int(es)
+
+
+def evaluate_record(
+    experiment: Mapping[str, Any],
+    rec: SliceRecord,
+    split: str,
+    predicted: SliceRecord,
+    box: Box,
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    """The box row, landmark errors and strain curves of one slice."""
+    if rec.landmarks is None:
+        raise rec.error(
+            "evaluation needs the reference landmarks (none in the record)", "landmarks"
+        )
+    if predicted.landmarks is None or predicted.landmarks.shape != rec.landmarks.shape:
+        raise rec.error("the prediction holds no landmarks of the record's shape")
+    ids = _ids(experiment, rec, split)
+    reference = np.asarray(rec.landmarks, dtype=np.float64)
+    methods = {
+        REFERENCE: reference,
+        PREDICTED: np.asarray(predicted.landmarks, dtype=np.float64),
+        ZERO: np.repeat(reference[:1], rec.n_frames, axis=0),
+    }
+    acquired = acquired_frames(rec)
+    frames = np.flatnonzero(acquired)
+    errors = []
+    for method in (PREDICTED, ZERO):
+        table = frame_errors(methods[method], reference, acquired)
+        table = table[table["region"] == "slice"]
+        table.insert(0, "against", REFERENCE)
+        table.insert(0, "method", method)
+        errors.append(table)
+    error_table = pd.concat(errors, ignore_index=True)
+    error_table["time_ms"] = np.asarray(rec.frame_times_ms, float)[error_table["frame"]]
+    curves, _ = strain_curves(methods, rec, frames)
+    enlargement = float(experiment["settings"]["roi"]["enlargement"])
+    box_values = {**ids, **box_row(rec, box, enlargement)}
+    for table in (error_table, curves):
+        for key, value in reversed(list(ids.items())):
+            table.insert(0, key, value)
+    return (
+        box_values,
+        error_table[LANDMARK_FRAME_ERRORS],
+        curves[LANDMARK_STRAIN_CURVES],
+    )
+
+
+def evaluate_stage(
+    experiment: Mapping[str, Any],
+    shard: PathLike,
+    splits: PathLike,
+    roi_predictions: PathLike,
+    tracker_predictions: PathLike,
+) -> dict[str, pd.DataFrame]:
+    """The tables ``boxes``, ``landmark_errors`` and ``strain_curves`` of one shard."""
+    lookup = split_of(read_splits([splits]))
+    wanted = set(evaluated_splits(experiment))
+    boxes = {rec.key: rec.extras[BOX_EXTRA] for rec in read_shard(roi_predictions)}
+    predicted = {rec.key: rec for rec in read_shard(tracker_predictions)}
+    rows, errors, curves = [], [], []
+    for rec in read_shard(shard):
+        split = lookup.get((rec.cohort, rec.subject))
+        if split not in wanted:
+            continue
+        if rec.key not in predicted or rec.key not in boxes:
+            log.warning("%s %s: no prediction (see the prediction log)", rec.cohort, rec.key)
+            continue
+        row, error, curve = evaluate_record(
+            experiment, rec, str(split), predicted[rec.key], Box.from_corners(boxes[rec.key])
+        )
+        rows.append(row)
+        errors.append(error)
+        curves.append(curve)
+    return {
+        "boxes": pd.DataFrame(rows, columns=ROI_BOXES),
+        "landmark_errors": _concat(errors, LANDMARK_FRAME_ERRORS),
+        "strain_curves": _concat(curves, LANDMARK_STRAIN_CURVES),
+    }
+
+
+def _concat(tables: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    if not tables:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(tables, ignore_index=True)[columns]

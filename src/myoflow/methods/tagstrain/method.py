@@ -1,0 +1,99 @@
+"""Paper 003 (fully automated tagged-CMR strain) as a method unit: what the generic rules call.
+
+Tagged series in, 168 landmarks per frame out, then landmark Green strain by level and ring and
+paper 003's tables. Two models, one training job each: ``roi`` (the localisation CNN, ED frame ->
+box) and ``rnncnn`` (the landmark tracker, cropped series -> landmarks). The tracker's prediction
+is the fully automatic pipeline (localise on ED with the ``roi`` model, crop, track, map back to
+millimetres), so it needs the ``roi`` weights (``predict_needs``); the ``roi`` prediction alone
+gives the localisation accuracy.
+
+Torch-free at import: the parse step builds the targets from here. The stages import their
+modules when a job runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from myoflow.errors import ConfigError
+from myoflow.methods.base import Method, Path, TrainingData
+from myoflow.methods.tagstrain.settings import ROI, TRACKER, TagStrainSettings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: References the tracker can learn from: landmarks held by the records themselves.
+REFERENCES = ("truth", "provided")
+
+
+class TagStrain(Method):
+    """Paper 003's localisation CNN and RNN-CNN landmark tracker on tagged series."""
+
+    settings_class = TagStrainSettings
+    profile = "fov"
+    eval_tables = ("boxes", "landmark_errors", "strain_curves")
+
+    def settings(self, config: Mapping[str, Any], name: str) -> dict[str, Any]:
+        """Defaults filled; the reference checked: the tracker learns landmarks, which the
+        records of a phantom (``truth``) or of a cohort with landmark files (``provided``)
+        hold."""
+        settings = super().settings(config, name)
+        reference = config["experiments"][name].get("reference", "truth")
+        if reference not in REFERENCES:
+            raise ConfigError(
+                f"config.experiments.{name}.reference: tagstrain learns landmarks from "
+                f"{list(REFERENCES)}; a tracker's landmarks ({reference!r}) are measured on the "
+                "crop profile's frames and are not mapped onto the fov profile yet"
+            )
+        return settings
+
+    def models(self, experiment: Mapping[str, Any]) -> list[str]:
+        return [ROI, TRACKER]
+
+    def predict_needs(self, experiment: Mapping[str, Any], model: str) -> list[str]:
+        return [ROI] if model == TRACKER else []
+
+    def train(
+        self,
+        experiment: Mapping[str, Any],
+        model: str,
+        data: TrainingData,
+        out_dir: Path,
+        device: str | None = None,
+    ) -> None:
+        from myoflow.methods.tagstrain.stages import train_stage
+
+        train_stage(experiment, model, data.shards, data.splits, out_dir, device)
+
+    def predict(
+        self,
+        experiment: Mapping[str, Any],
+        model: str,
+        weights: Path,
+        shard: Path,
+        splits: Path,
+        out: Path,
+        device: str | None = None,
+        needs: Mapping[str, Path] | None = None,
+    ) -> None:
+        from myoflow.methods.tagstrain.stages import predict_stage
+
+        roi_weights = weights if model == ROI else (needs or {})[ROI]
+        tracker_weights = weights if model == TRACKER else None
+        predict_stage(experiment, roi_weights, tracker_weights, shard, splits, out, device)
+
+    def evaluate(
+        self,
+        experiment: Mapping[str, Any],
+        shard: Path,
+        splits: Path,
+        predictions: Mapping[str, Path],
+        tracked: Sequence[Path] = (),
+    ) -> dict[str, pd.DataFrame]:
+        from myoflow.methods.tagstrain.evaluate import evaluate_stage
+
+        return evaluate_stage(experiment, shard, splits, predictions[ROI], predictions[TRACKER])
+
+
+METHOD = TagStrain()

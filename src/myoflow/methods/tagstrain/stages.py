@@ -1,0 +1,241 @@
+"""Paper 003's training and prediction jobs: build the networks from the settings, train one,
+or run the fully automatic pipeline on one shard.
+
+Prediction needs the tagged series alone: the localisation network boxes the heart on the ED
+frame, every frame is cropped with that box and resampled, the tracker predicts the landmarks in
+the crop, and ``BoxCrop.crop_to_mm`` maps them back to the field of view's millimetres. No mask,
+landmark or RV insertion point of the record is read, so the same job runs on a cohort that has
+none. Slices are processed in batches (``PREDICT_BATCH``), the way a 10^4-slice cohort is run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from myoflow.core.train.checkpoint import load_checkpoint, load_weights
+from myoflow.core.train.device import pick_device
+from myoflow.io.shards import read_record, read_shard, write_shard
+from myoflow.methods.tagstrain.boxes import Box, BoxCrop
+from myoflow.methods.tagstrain.data import RoiDataset, TrackerDataset, tagged_series
+from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, evaluated_splits
+from myoflow.methods.tagstrain.nets import RNNCNN, RoiCNN
+from myoflow.methods.tagstrain.settings import ROI, TRACKER
+from myoflow.methods.tagstrain.trainer import (
+    RoiTrainer,
+    TrackerTrainer,
+    roi_config,
+    tracker_config,
+)
+from myoflow.record import SliceRecord
+from myoflow.samples import read_splits, select, split_of
+
+log = logging.getLogger("myoflow.stages")
+
+PathLike = str | os.PathLike[str]
+#: Slices per forward pass at prediction (paper 003's throughput is quoted at batch 20).
+PREDICT_BATCH = 20
+
+
+def _shape(shards: Sequence[PathLike], refs: Sequence[Any]) -> tuple[int, int]:
+    """``(frames, field-of-view side)`` of the training records (the ``fov`` profile makes
+    them equal across a cohort)."""
+    rec = read_record(refs[0].shard, refs[0].key) if refs else None
+    if rec is None or rec.tagged is None:
+        raise ValueError(f"no training record with a tagged series in {list(shards)}")
+    return rec.n_frames, rec.tagged.shape[-1]
+
+
+def roi_net(settings: Mapping[str, Any], image_size: int) -> tuple[RoiCNN, dict[str, Any]]:
+    """The localisation CNN of the settings and the signature its checkpoints carry."""
+    roi = settings["roi"]
+    net = RoiCNN(image_size, tuple(roi["filters"]), roi["dense"], roi["dropout"])
+    signature = {
+        "net": ROI,
+        "image_size": image_size,
+        "filters": list(roi["filters"]),
+        "dense": roi["dense"],
+    }
+    return net, signature
+
+
+def tracker_net(settings: Mapping[str, Any], frames: int) -> tuple[RNNCNN, dict[str, Any]]:
+    """The RNN-CNN of the settings and the signature its checkpoints carry."""
+    t = settings["tracker"]
+    net = RNNCNN(t["crop_size"], frames, t["width"], t["dense"], t["lstm_units"], t["dropout"])
+    signature = {
+        "net": TRACKER,
+        "crop_size": t["crop_size"],
+        "width": t["width"],
+        "dense": t["dense"],
+        "lstm_units": t["lstm_units"],
+    }
+    return net, signature
+
+
+def train_stage(
+    experiment: Mapping[str, Any],
+    model: str,
+    shards: Sequence[PathLike],
+    splits: Sequence[PathLike],
+    out_dir: PathLike,
+    device: str | None = None,
+) -> None:
+    """Train ``roi`` or ``rnncnn`` on the training split, selecting on the validation split."""
+    settings = experiment["settings"]
+    table = read_splits(splits)
+    train_refs = select(shards, table, ["train"])
+    val_refs = select(shards, table, ["val"])
+    frames, size = _shape(shards, train_refs)
+    seed = int(settings["seed"])
+    dev = pick_device(device)
+    torch.manual_seed(seed)
+    if model == ROI:
+        roi = settings["roi"]
+        net, signature = roi_net(settings, size)
+        RoiTrainer(
+            net,
+            signature,
+            RoiDataset(train_refs, roi["enlargement"], roi["augment_shift"], seed),
+            RoiDataset(val_refs, roi["enlargement"]),
+            roi_config(roi, seed),
+            out_dir,
+            dev,
+        ).fit()
+        return
+    t = settings["tracker"]
+    enlargement = settings["roi"]["enlargement"]
+    net, signature = tracker_net(settings, frames)
+    TrackerTrainer(
+        net,
+        signature,
+        TrackerDataset(train_refs, enlargement, t["crop_size"], t["box_jitter"], seed),
+        TrackerDataset(val_refs, enlargement, t["crop_size"]),
+        tracker_config(t, seed),
+        t["strain_weight"],
+        out_dir,
+        dev,
+    ).fit()
+
+
+def _load(
+    net: torch.nn.Module, path: PathLike, signature: dict[str, Any], dev: torch.device
+) -> Any:
+    """``net`` with the weights of ``path`` (checked against ``signature``), for inference."""
+    load_weights(
+        {signature["net"]: net},
+        {signature["net"]: load_checkpoint(path, signature)["state_dict"]},
+        path,
+    )
+    return net.to(dev).eval()
+
+
+def _batches(records: Iterator[SliceRecord], size: int) -> Iterator[list[SliceRecord]]:
+    batch: list[SliceRecord] = []
+    for rec in records:
+        batch.append(rec)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class Pipeline:
+    """The fully automatic inference of paper 003 on batches of records: localise, crop, track,
+    map back. ``tracker`` None stops after localisation."""
+
+    def __init__(self, roi: RoiCNN, tracker: RNNCNN | None, crop_size: int, dev: torch.device):
+        self.roi, self.tracker, self.crop_size, self.dev = roi, tracker, crop_size, dev
+
+    @torch.no_grad()
+    def boxes(self, series: Sequence[np.ndarray]) -> list[Box]:
+        """The predicted ED box of each series ``[T, S, S]``, inside its image."""
+        ed = np.stack([s[0] for s in series])[:, None]
+        corners = self.roi(torch.from_numpy(ed).to(self.dev)).cpu().numpy().astype(np.float64)
+        size = ed.shape[-1]
+        out = []
+        for c in corners * size:
+            x1, y1, x2, y2 = min(c[0], c[2]), min(c[1], c[3]), max(c[0], c[2]), max(c[1], c[3])
+            # a collapsed box still crops something: at least 2 pixels each way
+            x2, y2 = max(x2, x1 + 2.0), max(y2, y1 + 2.0)
+            out.append(Box(x1, y1, x2, y2).clipped((size, size)))
+        return out
+
+    @torch.no_grad()
+    def landmarks(
+        self, series: Sequence[np.ndarray], boxes: Sequence[Box], spacing: Sequence[Any]
+    ) -> list[np.ndarray]:
+        """Landmarks ``[T, 2, 168]`` in the field of view's mm of each series."""
+        assert self.tracker is not None
+        crops = [BoxCrop(b, self.crop_size, tuple(s)) for b, s in zip(boxes, spacing)]
+        x = np.stack([c.crop(f)[:, None] for c, f in zip(crops, series)])
+        out = self.tracker(torch.from_numpy(x).to(self.dev)).cpu().numpy().astype(np.float64)
+        return [c.crop_to_mm(o * self.crop_size) for c, o in zip(crops, out)]
+
+    def run(self, batch: Sequence[SliceRecord]) -> list[SliceRecord]:
+        """Prediction records: the box as the extra ``roi_box`` and, with a tracker, the
+        landmarks; no image is copied."""
+        series = [tagged_series(rec) for rec in batch]
+        boxes = self.boxes(series)
+        marks: list[np.ndarray | None] = [None] * len(batch)
+        if self.tracker is not None:
+            marks = list(self.landmarks(series, boxes, [r.pixel_spacing_mm for r in batch]))
+        return [
+            rec.replace(
+                cine=None,
+                tagged=None,
+                mask=None,
+                displacement=None,
+                landmarks=None if m is None else m.astype(np.float32),
+                extras={BOX_EXTRA: box.corners},
+            )
+            for rec, box, m in zip(batch, boxes, marks)
+        ]
+
+
+def predict_stage(
+    experiment: Mapping[str, Any],
+    roi_weights: PathLike,
+    tracker_weights: PathLike | None,
+    shard: PathLike,
+    splits: PathLike,
+    out: PathLike,
+    device: str | None = None,
+) -> None:
+    """Boxes (and, with ``tracker_weights``, landmarks) of the evaluated split of one shard."""
+    settings = experiment["settings"]
+    dev = pick_device(device)
+    lookup = split_of(read_splits([splits]))
+    wanted = set(evaluated_splits(experiment))
+    records = (r for r in read_shard(shard) if lookup.get((r.cohort, r.subject)) in wanted)
+    first = next(records, None)
+    if first is None:
+        write_shard(out, [])
+        return
+    series = tagged_series(first)
+    roi, roi_sig = roi_net(settings, series.shape[-1])
+    tracker = None
+    if tracker_weights is not None:
+        tracker, tracker_sig = tracker_net(settings, series.shape[0])
+        tracker = _load(tracker, tracker_weights, tracker_sig, dev)
+    pipeline = Pipeline(
+        _load(roi, roi_weights, roi_sig, dev), tracker, settings["tracker"]["crop_size"], dev
+    )
+
+    def predicted() -> Iterator[SliceRecord]:
+        for batch in _batches(_chain(first, records), PREDICT_BATCH):
+            yield from pipeline.run(batch)
+
+    keys = write_shard(out, predicted())
+    log.info("%s: %d slice(s) predicted", out, len(keys))
+
+
+def _chain(first: SliceRecord, rest: Iterator[SliceRecord]) -> Iterator[SliceRecord]:
+    yield first
+    yield from rest

@@ -1,0 +1,169 @@
+"""Paper 003's jobs on tiny phantom slices: both networks train and resume, the fully automatic
+prediction reads the tagged series alone, and the evaluation's tables hold what they say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from myoflow.io.shards import read_shard, write_shard
+from myoflow.io.tables import read_tsv
+from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, evaluate_stage
+from myoflow.methods.tagstrain.method import METHOD
+from myoflow.methods.tagstrain.settings import ROI, TRACKER
+from myoflow.methods.tagstrain.stages import predict_stage, train_stage
+from myoflow.metrics.landmarks import frame_errors
+from myoflow.phantom.cohort import generate, plan
+from myoflow.preprocess.fov import fov_profile_record
+from myoflow.strain.landmark_strain import slice_strain
+
+FRAMES = 8
+SETTINGS = {
+    "roi": {"epochs": 2, "batch_size": 2, "filters": [4, 4, 4, 4, 4], "dense": 8},
+    "tracker": {
+        "epochs": 2,
+        "batch_size": 2,
+        "crop_size": 32,
+        "width": 0.125,
+        "dense": 16,
+        "lstm_units": 16,
+    },
+}
+
+
+def _experiment() -> dict[str, Any]:
+    config = {"experiments": {"t": {"method": "tagstrain", "settings": SETTINGS}}}
+    return {
+        "name": "t",
+        "method": "tagstrain",
+        "reference": "truth",
+        "tracker": None,
+        "settings": METHOD.settings(config, "t"),
+    }
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Four human phantom subjects (one mid slice each) in the fov profile at 128 x 128 x 8,
+    split 2 / 1 / 1."""
+    root = tmp_path_factory.mktemp("tagstrain")
+    cfg = {"species": "human", "seed": 4, "subjects": 4, "slices": ["mid"], "frames": FRAMES}
+    records = [
+        fov_profile_record(generate(s), {"size": 128, "frames": FRAMES}) for s in plan("h", cfg)
+    ]
+    shard = root / "shard-000.h5"
+    write_shard(shard, records)
+    splits = root / "splits.tsv"
+    pd.DataFrame(
+        {
+            "cohort": "h",
+            "subject": [r.subject for r in records],
+            "group": "all",
+            "split": ["train", "train", "val", "test"],
+        }
+    ).to_csv(splits, sep="\t", index=False)
+    return shard, splits
+
+
+@pytest.fixture(scope="module")
+def trained(cohort: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    shard, splits = cohort
+    models = tmp_path_factory.mktemp("models")
+    for model in (ROI, TRACKER):
+        train_stage(_experiment(), model, [shard], [splits], models / model, device="cpu")
+    return models
+
+
+def test_both_networks_train_with_their_papers_metrics(trained: Path) -> None:
+    roi = read_tsv(trained / ROI / "history.tsv")
+    tracker = read_tsv(trained / TRACKER / "history.tsv")
+    assert list(roi["epoch"]) == [1, 2] and list(tracker["epoch"]) == [1, 2]
+    assert {"train_iou", "val_iou"} <= set(roi.columns)
+    assert {"val_radial", "val_circumferential", "val_rmse_px"} <= set(tracker.columns)
+    assert roi["val_iou"].between(0, 1).all()
+    # the tracker's rmse is the square root of its position term
+    assert np.allclose(tracker["val_rmse_px"] ** 2, tracker["val_position"], rtol=1e-5)
+
+
+def test_the_prediction_needs_the_tagged_series_alone(
+    cohort: tuple[Path, Path], trained: Path, tmp_path: Path
+) -> None:
+    shard, splits = cohort
+    bare = tmp_path / "bare.h5"
+    write_shard(
+        bare,
+        [
+            r.replace(mask=None, landmarks=None, rv_insertion_mm=None, cine=None)
+            for r in read_shard(shard)
+        ],
+    )
+    outs = {}
+    for name, source in (("full", shard), ("bare", bare)):
+        outs[name] = tmp_path / f"{name}.h5"
+        predict_stage(
+            _experiment(),
+            trained / ROI / "best.pt",
+            trained / TRACKER / "best.pt",
+            source,
+            splits,
+            outs[name],
+            device="cpu",
+        )
+    full, bare_pred = list(read_shard(outs["full"])), list(read_shard(outs["bare"]))
+    assert [r.key for r in full] == ["h-s0004/mid"]  # the test split only
+    assert full[0].landmarks.shape == (FRAMES, 2, 168)
+    assert full[0].tagged is None and full[0].mask is None  # no image copied
+    np.testing.assert_array_equal(full[0].landmarks, bare_pred[0].landmarks)
+    x1, y1, x2, y2 = full[0].extras[BOX_EXTRA]
+    assert -0.5 <= x1 < x2 <= 127.5 and -0.5 <= y1 < y2 <= 127.5
+
+
+def test_the_roi_prediction_holds_boxes_and_no_landmarks(
+    cohort: tuple[Path, Path], trained: Path, tmp_path: Path
+) -> None:
+    shard, splits = cohort
+    out = tmp_path / "roi.h5"
+    predict_stage(_experiment(), trained / ROI / "best.pt", None, shard, splits, out, "cpu")
+    (rec,) = read_shard(out)
+    assert rec.landmarks is None and rec.extras[BOX_EXTRA].shape == (4,)
+
+
+def test_evaluation_scores_every_method_against_the_reference(
+    cohort: tuple[Path, Path], trained: Path, tmp_path: Path
+) -> None:
+    shard, splits = cohort
+    exp = _experiment()
+    roi, tracker = tmp_path / "roi.h5", tmp_path / "tracker.h5"
+    predict_stage(exp, trained / ROI / "best.pt", None, shard, splits, roi, "cpu")
+    predict_stage(
+        exp, trained / ROI / "best.pt", trained / TRACKER / "best.pt", shard, splits, tracker, "cpu"
+    )
+    tables = evaluate_stage(exp, shard, splits, roi, tracker)
+    (rec,) = [r for r in read_shard(shard) if r.subject == "h-s0004"]
+    (pred,) = read_shard(tracker)
+
+    curves = tables["strain_curves"]
+    ref = curves[(curves["method"] == "reference") & (curves["segment"] == 0)]
+    expected = slice_strain(rec.landmarks.astype(np.float64))
+    np.testing.assert_allclose(ref["ecc_mid_green"], expected["ecc_mid_green"], atol=1e-12)
+    zero = curves[curves["method"] == "zero"]
+    assert (zero.filter(like="green").abs().max().max()) == 0.0
+    assert set(curves["es_frame"]) == {rec.es_frame}
+
+    errors = tables["landmark_errors"]
+    by = errors.set_index(["method", "frame"])["rmse_mm"]
+    assert by[("zero", 0)] == 0.0  # the ED landmarks held still are exact at ED
+    direct = frame_errors(pred.landmarks, rec.landmarks)
+    assert by[("rnncnn", rec.es_frame)] == pytest.approx(
+        direct[(direct["region"] == "slice") & (direct["frame"] == rec.es_frame)]["rmse_mm"].item()
+    )
+
+    boxes = tables["boxes"]
+    assert len(boxes) == 1 and 0.0 <= boxes["iou"].item() <= 1.0
+    assert list(boxes[["pred_x1", "pred_y1", "pred_x2", "pred_y2"]].iloc[0]) == pytest.approx(
+        list(pred.extras[BOX_EXTRA])
+    )
