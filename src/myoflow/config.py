@@ -272,7 +272,8 @@ def resolve_path(path: str, base: Path) -> Path:
 
 
 def cohort_table(cohort_name: str, cohort: dict[str, Any], base: Path):  # -> pandas.DataFrame
-    """The manifest-shaped table of a manifest or ACDC cohort (one row per subject x slice)."""
+    """The manifest-shaped table of a manifest, ACDC or tagging-HDF5 cohort (one row per subject x
+    slice)."""
     if cohort["source"] == "manifest":
         from myoflow.cohort.manifest import load_manifest
 
@@ -281,6 +282,15 @@ def cohort_table(cohort_name: str, cohort: dict[str, Any], base: Path):  # -> pa
         from myoflow.cohort.acdc import acdc_manifest
 
         return acdc_manifest(resolve_path(cohort["path"], base), cohort_name, cohort["slices"])
+    if cohort["source"] == "tagging_h5":
+        from myoflow.cohort.tagging_h5 import tagging_h5_manifest
+
+        groups = cohort.get("groups")
+        return tagging_h5_manifest(
+            resolve_path(cohort["path"], base),
+            cohort_name,
+            None if groups is None else resolve_path(groups, base),
+        )
     raise ConfigError(f"cohort {cohort_name} of source {cohort['source']} has no table")
 
 
@@ -295,7 +305,8 @@ def cohort_plan(
     """The shard plan and the image series (``SERIES``) the cohort's records can carry.
 
     One manifest read gives both: a series is available when its column exists and names at
-    least one file (synthetic cohorts have cine and tagged series, ACDC folders cine only).
+    least one file (synthetic cohorts have cine and tagged series, ACDC folders cine only, paper
+    003's HDF5 files tagged only).
     """
     if cohort["source"] == "synthetic":
         plan = synthetic_plan(cohort)
@@ -320,7 +331,8 @@ def cohort_json(config: dict[str, Any], name: str, base: Path) -> str:
     # Preprocessing options go to the preprocessing jobs alone (profile_options), so that
     # changing them does not remake the cohort's records.
     cohort.pop("preprocess", None)
-    for key in ("manifest", "path"):
-        if key in cohort:
+    for key in ("manifest", "path", "groups"):
+        # ``groups`` is a path (a tagging_h5 cohort's groups table) or a synthetic cohort's dict
+        if isinstance(cohort.get(key), str):
             cohort[key] = str(resolve_path(cohort[key], base))
     return json.dumps(cohort)

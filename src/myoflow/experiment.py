@@ -109,13 +109,22 @@ def _has_tagged(
         return True
     if source == "acdc":
         return False
+    if source == "tagging_h5":
+        return True
     return series is None or cohort not in series or "tagged" in series[cohort]
 
 
 def _first_group(cohort: dict[str, Any]) -> str | None:
     """The reference group of a synthetic cohort is its first group; others name it in settings."""
-    groups = cohort.get("groups")
-    return next(iter(groups)) if groups else None
+    groups = cohort.get("groups")  # a tagging_h5 cohort's ``groups`` is a table's path
+    return next(iter(groups)) if groups and isinstance(groups, dict) else None
+
+
+def reference_group(experiment: Mapping[str, Any]) -> str | None:
+    """The group a resolved experiment's others are tested against (Welch tables): its
+    settings' ``reference_group``, else the first cohort's first group (None when unknown)."""
+    chosen = experiment["settings"].get("reference_group")
+    return chosen if chosen is not None else experiment["first_group"][experiment["cohorts"][0]]
 
 
 def experiment_json(

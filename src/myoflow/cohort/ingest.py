@@ -20,6 +20,9 @@ Precedence, where several sources could give a value:
 
 Frame 0 must be end-diastole; a row with ``ed_frame`` > 0 has its series rotated so that it is.
 
+Rows of a ``tagging_h5`` cohort (paper 003's HDF5 file, one row per slice) are read whole by
+``tagging_h5.read_tagging_h5_row``, with the same errors and QC rows.
+
 Record flags say what a reader of the results should know about how a record was made:
 ``spacing_from_manifest``, ``frame_times_from_manifest``, ``frame_times_from_rr_ms``,
 ``frame_times_assumed_rr:<ms>ms``, ``rotated_to_ed:<frame>``, ``rv_insertion_estimated``,
@@ -38,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from myoflow.cohort import acdc, masks
+from myoflow.cohort import acdc, masks, tagging_h5
 from myoflow.cohort.agreement import (
     check_frames,
     check_sizes,
@@ -222,6 +225,13 @@ def _ingest(
     row: Mapping[str, Any], cohort: str, options: Mapping[str, Any]
 ) -> tuple[SliceRecord, list[tuple[str, str]]]:
     """The row's record, and the files its readers passed over as ``(file, reason)``."""
+    if options.get("source") == tagging_h5.SOURCE:
+        # Rows of paper 003's HDF5 file: one reader for the whole row (no manifest columns).
+        interval = options.get("frame_interval_ms", tagging_h5.DEFAULT_FRAME_INTERVAL_MS)
+        record = tagging_h5.read_tagging_h5_row(
+            row["tagged"], int(row["h5_row"]), row, cohort, interval
+        )
+        return record, []
     fields = typed_row(row, str(options.get("manifest", "-")))
     subject, slice_id = fields["subject"], str(fields["slice"])
     if options.get("source") == "acdc" and "slice_index" not in fields:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from myoflow.experiment import reference_group
 from myoflow.io.shards import read_record, shard_keys
 from myoflow.io.tables import read_tsv
 from myoflow.record import SliceRecord
@@ -22,12 +23,6 @@ from myoflow.tables import TRUTH
 
 def _read(path: str | os.PathLike[str]) -> pd.DataFrame:
     return read_tsv(path)
-
-
-def reference_group(experiment: Mapping[str, Any]) -> str | None:
-    """The group the others are tested against: configured, else the first cohort's first."""
-    chosen = experiment["settings"]["reference_group"]
-    return chosen if chosen is not None else experiment["first_group"][experiment["cohorts"][0]]
 
 
 def tables_stage(
