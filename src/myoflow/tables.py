@@ -102,6 +102,11 @@ LANDMARK_FRAME_ERRORS = [
     *LANDMARK_ERROR_COLUMNS,
 ]
 
+#: Landmark position error of a tracking method per frame, the slice's 168 landmarks together
+#: (``region`` is ``slice``), with the RMSE also in pixels of the image (``rmse_mm`` over the
+#: mean pixel spacing): paper 003 quotes both.
+LANDMARK_TRACKING_ERRORS = [*LANDMARK_FRAME_ERRORS, "rmse_px"]
+
 #: Landmark position error pooled over the slice's valid frames (``n_frames`` of them): one row
 #: per slice x method x against x region.
 LANDMARK_ERRORS = [*SLICE_ID, "method", "against", "n_frames", *LANDMARK_ERROR_COLUMNS]

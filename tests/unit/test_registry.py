@@ -18,6 +18,7 @@ import yaml
 
 from myoflow import registry
 from myoflow.methods.myonet.settings import MyoNetSettings
+from myoflow.methods.tagstrain.settings import TagStrainSettings
 from myoflow.settings import defaults
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +66,7 @@ SETTINGS_SCHEMAS = {
         for name, (options, _) in registry.TRACKERS.items()
     },
     "myonet": (MyoNetSettings, "myonet_settings"),
+    "tagstrain": (TagStrainSettings, "tagstrain_settings"),
 }
 
 

@@ -134,3 +134,11 @@ class Method(ABC):
         """Run report stage ``stage`` (a rule of the method's own rule file) on the named input
         files, writing into ``out_dir``. Methods without report rules need not override it."""
         raise ValueError(f"{type(self).__name__} has no report stage {stage!r}")
+
+
+def one_input(inputs: Mapping[str, Sequence[str]], name: str) -> str:
+    """The one file of a report stage's named input ``name`` (``Method.report``)."""
+    files = inputs[name]
+    if len(files) != 1:
+        raise ValueError(f"report input {name!r}: expected one file, got {list(files)}")
+    return files[0]

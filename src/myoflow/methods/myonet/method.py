@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from myoflow.config import preprocess_options
 from myoflow.errors import ConfigError
-from myoflow.methods.base import Method, Path, TrainingData
+from myoflow.methods.base import Method, Path, TrainingData, one_input
 from myoflow.methods.myonet.settings import MyoNetSettings
 from myoflow.registry import NETS
 
@@ -124,8 +124,8 @@ class MyoNet(Method):
         if stage == "tables":
             report.tables_stage(
                 experiment,
-                _one(inputs, "metrics"),
-                _one(inputs, "summary"),
+                one_input(inputs, "metrics"),
+                one_input(inputs, "summary"),
                 inputs["histories"],
                 inputs["models"],
                 out_dir,
@@ -133,8 +133,8 @@ class MyoNet(Method):
         elif stage == "figures":
             report.figures_stage(
                 experiment,
-                _one(inputs, "summary"),
-                _one(inputs, "curves"),
+                one_input(inputs, "summary"),
+                one_input(inputs, "curves"),
                 inputs["histories"],
                 inputs["predictions"],
                 inputs["reference"],
@@ -143,13 +143,6 @@ class MyoNet(Method):
             )
         else:
             super().report(stage, experiment, inputs, out_dir)
-
-
-def _one(inputs: Mapping[str, Sequence[str]], name: str) -> str:
-    files = inputs[name]
-    if len(files) != 1:
-        raise ValueError(f"report input {name!r}: expected one file, got {list(files)}")
-    return files[0]
 
 
 METHOD = MyoNet()

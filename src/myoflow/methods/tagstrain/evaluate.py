@@ -35,8 +35,8 @@ from myoflow.samples import SPLIT_NAMES, read_splits, split_of
 from myoflow.strain.analysis import es_frame_of
 from myoflow.strain.landmark_strain import segment_strain, slice_strain
 from myoflow.tables import (
-    LANDMARK_FRAME_ERRORS,
     LANDMARK_STRAIN_CURVES,
+    LANDMARK_TRACKING_ERRORS,
     REFERENCE,
     ROI_BOXES,
     ZERO,
@@ -141,6 +141,7 @@ def evaluate_record(
         errors.append(table)
     error_table = pd.concat(errors, ignore_index=True)
     error_table["time_ms"] = np.asarray(rec.frame_times_ms, float)[error_table["frame"]]
+    error_table["rmse_px"] = error_table["rmse_mm"] / float(np.mean(rec.pixel_spacing_mm))
     curves, _ = strain_curves(methods, rec, frames)
     enlargement = float(experiment["settings"]["roi"]["enlargement"])
     box_values = {**ids, **box_row(rec, box, enlargement)}
@@ -149,7 +150,7 @@ def evaluate_record(
             table.insert(0, key, value)
     return (
         box_values,
-        error_table[LANDMARK_FRAME_ERRORS],
+        error_table[LANDMARK_TRACKING_ERRORS],
         curves[LANDMARK_STRAIN_CURVES],
     )
 
@@ -182,7 +183,7 @@ def evaluate_stage(
         curves.append(curve)
     return {
         "boxes": pd.DataFrame(rows, columns=ROI_BOXES),
-        "landmark_errors": _concat(errors, LANDMARK_FRAME_ERRORS),
+        "landmark_errors": _concat(errors, LANDMARK_TRACKING_ERRORS),
         "strain_curves": _concat(curves, LANDMARK_STRAIN_CURVES),
     }
 

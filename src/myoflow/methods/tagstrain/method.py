@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from myoflow.errors import ConfigError
-from myoflow.methods.base import Method, Path, TrainingData
+from myoflow.methods.base import Method, Path, TrainingData, one_input
 from myoflow.methods.tagstrain.settings import ROI, TRACKER, TagStrainSettings
 
 if TYPE_CHECKING:
@@ -33,6 +33,14 @@ class TagStrain(Method):
     settings_class = TagStrainSettings
     profile = "fov"
     eval_tables = ("boxes", "landmark_errors", "strain_curves")
+    #: Paper 003's tables (TSV + Markdown) and figures (PNG + SVG), the report rules' outputs.
+    report_tables = ("localisation", "landmark_rmse", "table2_strain", "table3_groups")
+    report_figures = (
+        "fig4_localisation",
+        "fig5_bland_altman",
+        "fig6_example",
+        "tagstrain_training",
+    )
 
     def settings(self, config: Mapping[str, Any], name: str) -> dict[str, Any]:
         """Defaults filled; the reference checked: the tracker learns landmarks, which the
@@ -50,6 +58,11 @@ class TagStrain(Method):
 
     def models(self, experiment: Mapping[str, Any]) -> list[str]:
         return [ROI, TRACKER]
+
+    def targets(self, experiment: Mapping[str, Any]) -> list[str]:
+        return [f"tables/{name}.md" for name in self.report_tables] + [
+            f"figures/{name}.png" for name in self.report_figures
+        ]
 
     def predict_needs(self, experiment: Mapping[str, Any], model: str) -> list[str]:
         return [ROI] if model == TRACKER else []
@@ -94,6 +107,38 @@ class TagStrain(Method):
         from myoflow.methods.tagstrain.evaluate import evaluate_stage
 
         return evaluate_stage(experiment, shard, splits, predictions[ROI], predictions[TRACKER])
+
+    def report(
+        self,
+        stage: str,
+        experiment: Mapping[str, Any],
+        inputs: Mapping[str, Sequence[str]],
+        out_dir: Path,
+    ) -> None:
+        """``tables``: localisation, landmark RMSE, Tables 2 and 3; ``figures``: Figures 4-6
+        and the training curves (``myoflow.methods.tagstrain.report``)."""
+        from myoflow.methods.tagstrain import report
+
+        if stage == "tables":
+            report.tables_stage(
+                experiment,
+                one_input(inputs, "boxes"),
+                one_input(inputs, "errors"),
+                one_input(inputs, "curves"),
+                out_dir,
+            )
+        elif stage == "figures":
+            report.figures_stage(
+                experiment,
+                one_input(inputs, "boxes"),
+                one_input(inputs, "curves"),
+                inputs["histories"],
+                inputs["shards"],
+                inputs["predictions"],
+                out_dir,
+            )
+        else:
+            super().report(stage, experiment, inputs, out_dir)
 
 
 METHOD = TagStrain()

@@ -1,0 +1,98 @@
+"""Paper 003 end to end on a tiny config: both networks train, the fully automatic prediction
+runs, and the report holds Tables 2 and 3 filled, with the figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.workflow import completed_run, read_tsv, snakemake
+
+pytestmark = pytest.mark.integration
+
+TINY_TAGSTRAIN = {
+    "preprocess": {"size": 32, "frames": 8, "fov": {"size": 128, "frames": 8}},
+    "split": {"train": 0.5, "val": 0.25, "test": 0.25},
+    "export_nifti": False,
+    "cohorts": {
+        "ukb": {
+            "source": "synthetic",
+            "species": "human",
+            "seed": 6,
+            "subjects": 8,
+            "slices": ["basal", "mid"],
+            "frames": 8,
+            "matrix": 112,
+            "groups": {
+                "reference": {"fraction": 0.5},
+                "diabetes": {"fraction": 0.5, "global_scale": 0.8},
+            },
+        }
+    },
+    "experiments": {
+        "tiny": {
+            "method": "tagstrain",
+            "cohorts": ["ukb"],
+            "reference": "truth",
+            "settings": {
+                # every subject evaluated, so each group of Table 3 has several
+                "evaluate_split": "all",
+                "roi": {"epochs": 2, "batch_size": 4, "filters": [4, 4, 4, 4, 4], "dense": 8},
+                "tracker": {
+                    "epochs": 2,
+                    "batch_size": 4,
+                    "crop_size": 32,
+                    "width": 0.125,
+                    "dense": 16,
+                    "lstm_units": 16,
+                },
+            },
+        }
+    },
+    "tracking_validation": {"enabled": False},
+}
+TABLES = ("localisation", "landmark_rmse", "table2_strain", "table3_groups")
+FIGURES = ("fig4_localisation", "fig5_bland_altman", "fig6_example", "tagstrain_training")
+
+
+@pytest.fixture(scope="module")
+def tagstrain_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return completed_run(tmp_path_factory.mktemp("tagstrain"), TINY_TAGSTRAIN)
+
+
+def test_tables_two_and_three_are_filled(tagstrain_run: Path) -> None:
+    tables = tagstrain_run / "results" / "experiments" / "tiny" / "tables"
+    table2 = read_tsv(tables / "table2_strain.tsv")
+    predicted = table2[table2["method"] == "rnncnn"]
+    # 2 levels x 5 strains, each with its reference, prediction and test
+    assert len(predicted) == 10 and set(predicted["position"]) == {"basal", "mid"}
+    assert predicted[["reference_mean", "mean", "bias", "p"]].notna().all().all()
+    assert (predicted["reference_mean"][predicted["strain"] == "ecc_green"] < 0).all()
+    table3 = read_tsv(tables / "table3_groups.tsv")
+    assert set(table3["method"]) == {"reference", "rnncnn"}
+    assert set(table3["group"]) == {"diabetes"}
+    assert table3[["mean_diff", "ci_low", "ci_high"]].notna().all().all()
+    # the phantom's diabetics shorten less: the reference sees the difference
+    reference = table3[table3["method"] == "reference"].iloc[0]
+    assert reference["mean_diff"] > 0
+    for name in TABLES:
+        assert (tables / f"{name}.md").read_text().count("|") > 10
+
+
+def test_every_slice_is_localised_and_tracked(tagstrain_run: Path) -> None:
+    tables = tagstrain_run / "results" / "experiments" / "tiny" / "tables"
+    boxes = read_tsv(tables / "boxes.tsv")
+    assert len(boxes) == 16 and boxes["iou"].between(0, 1).all()
+    errors = read_tsv(tables / "landmark_errors.tsv")
+    assert set(errors["method"]) == {"rnncnn", "zero"}
+    assert (errors["rmse_px"] > 0).any()
+
+
+def test_figures_and_report(tagstrain_run: Path) -> None:
+    figures = tagstrain_run / "results" / "experiments" / "tiny" / "figures"
+    for name in FIGURES:
+        assert (figures / f"{name}.png").stat().st_size > 1000
+        assert (figures / f"{name}.svg").stat().st_size > 1000
+    run = snakemake(tagstrain_run, "--report", "report.html")
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert (tagstrain_run / "report.html").stat().st_size > 10_000
