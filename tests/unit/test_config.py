@@ -264,3 +264,14 @@ def test_cohort_plan_says_which_series_a_manifest_provides(tmp_path: Path) -> No
     synthetic = {"source": "synthetic", "subjects": 2, "slices": ["mid"], "shard_size": 1}
     plan, found = cohort_plan("ph", synthetic, tmp_path)
     assert plan.n_shards == 2 and found == {"cine", "tagged"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_preset_is_valid_and_resolves(path: Path) -> None:
+    """The presets of configs/ are what users copy for a cluster: each must pass the schema and
+    the checks, and every experiment must resolve with its method's settings."""
+    from myoflow.experiment import resolve
+
+    cfg = check_config(yaml.safe_load(path.read_text()))
+    for name in cfg["experiments"]:
+        assert resolve(cfg, name)["settings"], name

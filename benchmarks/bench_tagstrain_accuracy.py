@@ -1,0 +1,213 @@
+#!/usr/bin/env python
+"""Accuracy of paper 003's pipeline (localisation CNN + RNN-CNN) on the human phantom, against
+the exact motion, next to the HARP and SinMod trackers and the zero-motion baseline.
+
+Runs the real workflow (Snakemake, this repository's Snakefile) on a synthetic UK Biobank-like
+cohort (reference, hypertension, diabetes and infarction groups; the realistic preset: fading
+tags, flow, through-plane motion, a moving heart) in a scratch folder, with networks narrow
+enough to train on a CPU in about half an hour, then scores on the test split:
+
+* localisation: IoU of the predicted ED box with the target (mean ± SD, worst);
+* landmark RMSE at ED and ES, mm and pixels, of the network, both trackers (seeded at the true ED
+  landmarks, tracked on the 128-pixel LV crop and mapped back, ``methods.tagstrain.tracked``)
+  and the zero-motion baseline;
+* Table 2 against the truth: ES Green strain bias ± precision per level, for εC (ring average),
+  εC mid-wall and εR, every method;
+* Table 3: the mid-ventricular εC difference of each disease group from the reference group with
+  its 95 % CI, for the truth and for the network, and whether the intervals overlap.
+
+Aims (issue: paper 003 end to end): mean IoU >= 0.9, ES landmark RMSE <= 1.5 px, |mid εC bias|
+<= 0.01 with precision <= 0.03, every group's CI overlapping the truth's.
+
+Usage: ``python benchmarks/bench_tagstrain_accuracy.py [--subjects 40] [--roi-epochs 40]
+[--tracker-epochs 60] [--crop 64] [--width 0.5] [--units 256] [--cores 2] [--workdir DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from myoflow.errors import InputError
+from myoflow.io.shards import read_shard
+from myoflow.io.tables import read_tsv
+from myoflow.methods.tagstrain import paper003
+from myoflow.methods.tagstrain.evaluate import strain_curves
+from myoflow.methods.tagstrain.tracked import crop_to_fov_mm, frame_mismatch
+from myoflow.metrics.landmarks import frame_errors
+from myoflow.samples import read_splits, split_of
+from myoflow.tracking.api import track_record
+
+ROOT = Path(__file__).resolve().parents[1]
+TRACKERS = ("harp", "sinmod")
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subjects", type=int, default=40, help="synthetic people x 3 slices")
+    parser.add_argument("--roi-epochs", type=int, default=40)
+    parser.add_argument("--tracker-epochs", type=int, default=60)
+    parser.add_argument("--crop", type=int, default=64, help="tracker crop side (paper 128)")
+    parser.add_argument("--width", type=float, default=0.5, help="tracker CNN width (paper 1)")
+    parser.add_argument("--units", type=int, default=256, help="LSTM and dense (paper 1024)")
+    parser.add_argument("--realism", choices=["ideal", "realistic"], default="realistic")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--workdir", help="keep the run here (default: a temporary folder)")
+    return parser.parse_args()
+
+
+def config(args: argparse.Namespace) -> dict:
+    cohort = {
+        "source": "synthetic",
+        "species": "human",
+        "seed": 12,
+        "subjects": args.subjects,
+        "slices": ["basal", "mid", "apical"],
+        "frames": 20,
+        "realism": args.realism,
+        "snr": 20,
+        "tagging": {"pattern": "1-1"},
+        "groups": {
+            "reference": {"fraction": 0.4},
+            "hypertension": {
+                "fraction": 0.2,
+                "sectors": [{"center_deg": 180, "width_deg": 100, "severity": [0.2, 0.35]}],
+            },
+            "diabetes": {"fraction": 0.2, "global_scale": [0.82, 0.88]},
+            "infarction": {
+                "fraction": 0.2,
+                "sectors": [
+                    {"center_deg": [250, 290], "width_deg": [60, 90], "severity": [0.8, 1.0]}
+                ],
+            },
+        },
+    }
+    settings = {
+        "roi": {
+            "epochs": args.roi_epochs,
+            "batch_size": 16,
+            "filters": [16, 32, 32, 32, 32],
+            "dense": 256,
+        },
+        "tracker": {
+            "epochs": args.tracker_epochs,
+            "batch_size": 8,
+            "crop_size": args.crop,
+            "width": args.width,
+            "dense": args.units,
+            "lstm_units": args.units,
+        },
+    }
+    return {
+        "preprocess": {"size": 128, "frames": 20, "fov": {"size": 256, "frames": 20}},
+        "split": {"train": 0.6, "val": 0.1, "test": 0.3},
+        "export_nifti": False,
+        "cohorts": {"ukb": cohort},
+        "experiments": {
+            "acc": {
+                "method": "tagstrain",
+                "cohorts": ["ukb"],
+                "reference": "truth",
+                "settings": settings,
+            }
+        },
+        "tracking_validation": {"enabled": False},
+    }
+
+
+def tracker_rows(work: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Landmark errors and strain curves of both trackers on the test slices, in the
+    evaluation's layout (method = the tracker's name)."""
+    res = work / "results" / "ukb"
+    lookup = split_of(read_splits([res / "splits.tsv"]))
+    fov = {r.key: r for r in read_shard(res / "preprocessed" / "fov" / "shard-000.h5")}
+    errors, curves = [], []
+    for crop in read_shard(res / "preprocessed" / "crop" / "shard-000.h5"):
+        if lookup.get((crop.cohort, crop.subject)) != "test" or crop.key not in fov:
+            continue
+        target = fov[crop.key]
+        if frame_mismatch(crop, target):
+            continue
+        ids = {"cohort": crop.cohort, "subject": crop.subject, "slice_id": crop.slice_id}
+        for tracker in TRACKERS:
+            try:
+                tracked = track_record(crop, tracker)
+            except (InputError, ValueError) as error:  # an untrackable slice is reported
+                print(f"{tracker} {crop.key}: {error}", file=sys.stderr)
+                continue
+            marks = crop_to_fov_mm(tracked.landmarks, crop, target)
+            table = frame_errors(marks, target.landmarks)
+            table = table[table["region"] == "slice"].assign(method=tracker, **ids)
+            table["rmse_px"] = table["rmse_mm"] / float(np.mean(target.pixel_spacing_mm))
+            errors.append(table)
+            both, _ = strain_curves(
+                {"reference": target.landmarks.astype(float), tracker: marks},
+                target,
+                np.arange(target.n_frames),
+            )
+            curves.append(both.assign(group=target.group, position=target.position, **ids))
+    return pd.concat(errors, ignore_index=True), pd.concat(curves, ignore_index=True)
+
+
+def main() -> None:
+    args = _args()
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tagstrain-"))
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "config.yaml").write_text(yaml.safe_dump(config(args), sort_keys=False))
+    tic = time.perf_counter()
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work)]
+    run = subprocess.run([*command, "--cores", str(args.cores), "--quiet", "rules"], check=False)
+    if run.returncode != 0:
+        sys.exit(f"workflow failed (logs under {work / 'results' / 'logs'})")
+    wall = time.perf_counter() - tic
+    tables = work / "results" / "experiments" / "acc" / "tables"
+    boxes = read_tsv(tables / "boxes.tsv")
+    errors = read_tsv(tables / "landmark_errors.tsv")
+    curves = read_tsv(tables / "strain_curves.tsv")
+    tracked_errors, tracked_curves = tracker_rows(work)
+    all_errors = pd.concat([errors, tracked_errors], ignore_index=True)
+    tracked_curves = tracked_curves[tracked_curves["method"] != "reference"]
+    all_curves = pd.concat([curves, tracked_curves], ignore_index=True)
+    show = {"float_format": lambda v: f"{v:.4f}", "index": False}
+    print(
+        f"paper 003 on the human phantom ({args.realism}): {args.subjects} people x 3 slices, "
+        f"fov 256 x 20, tracker crop {args.crop}, width {args.width}, units {args.units}, "
+        f"{args.roi_epochs}/{args.tracker_epochs} epochs; test split vs truth; wall "
+        f"{wall / 60:.1f} min ({work})\n"
+    )
+    print("localisation:\n" + paper003.localisation_table(boxes).to_string(**show))
+    print("\nlandmark RMSE:\n" + paper003.landmark_table(all_errors, all_curves).to_string(**show))
+    t2 = paper003.table2(all_curves)
+    t2 = t2[t2["strain"].isin(["ecc_green", "ecc_mid_green", "err_green"])]
+    columns = [
+        "method",
+        "position",
+        "label",
+        "n",
+        "reference_mean",
+        "bias",
+        "precision",
+        "p_bonferroni",
+    ]
+    print("\nTable 2 (ES Green strain against the truth):\n" + t2[columns].to_string(**show))
+    t3 = paper003.table3(curves, "reference")
+    print("\nTable 3 (mid εC, group - reference):\n" + t3.to_string(**show))
+    truth = t3[t3["method"] == "reference"].set_index("group")
+    pred = t3[t3["method"] == "rnncnn"].set_index("group")
+    overlap = (pred["ci_low"] <= truth["ci_high"]) & (truth["ci_low"] <= pred["ci_high"])
+    print(
+        "\nCI of the network overlaps the truth's: "
+        + ", ".join(f"{g} {o}" for g, o in overlap.items())
+    )
+
+
+if __name__ == "__main__":
+    main()
