@@ -55,6 +55,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--subjects", type=int, default=40, help="synthetic people x 3 slices")
     parser.add_argument("--roi-epochs", type=int, default=40)
     parser.add_argument("--tracker-epochs", type=int, default=60)
+    parser.add_argument("--tracker-lr", type=float, default=1e-3, help="Adam (paper 1e-4)")
     parser.add_argument("--crop", type=int, default=64, help="tracker crop side (paper 128)")
     parser.add_argument("--width", type=float, default=0.5, help="tracker CNN width (paper 1)")
     parser.add_argument("--units", type=int, default=256, help="LSTM and dense (paper 1024)")
@@ -100,6 +101,7 @@ def config(args: argparse.Namespace) -> dict:
         "tracker": {
             "epochs": args.tracker_epochs,
             "batch_size": 8,
+            "lr": args.tracker_lr,
             "crop_size": args.crop,
             "width": args.width,
             "dense": args.units,

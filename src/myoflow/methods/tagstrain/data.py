@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 from myoflow.io.shards import read_record
 from myoflow.methods.tagstrain.boxes import Box, BoxCrop, box_of_mask, box_of_points
 from myoflow.preprocess.temporal import ACQUIRED
-from myoflow.record import SliceRecord
+from myoflow.record import N_LANDMARKS, SliceRecord
 from myoflow.samples import SampleRef
 
 
@@ -153,6 +153,17 @@ class TrackerDataset(Dataset):
         cx, cy = (box.x1 + box.x2) / 2 + move[0], (box.y1 + box.y2) / 2 + move[1]
         hw, hh = scale * box.width / 2, scale * box.height / 2
         return Box(cx - hw, cy - hh, cx + hw, cy + hh)
+
+    def mean_landmarks(self) -> np.ndarray:
+        """The mean ED landmarks ``[2, 168]`` over the samples, in the targets' unit (crop
+        pixels / crop side, target box without jitter): where the tracker starts
+        (``RNNCNN.start_at``). Reads every record once, crops no image."""
+        total = np.zeros((2, N_LANDMARKS))
+        for ref in self.refs:
+            rec = read_record(ref.shard, ref.key)
+            crop = BoxCrop(target_box(rec, self.enlargement), self.crop_size, rec.pixel_spacing_mm)
+            total += crop.to_crop(landmarks_px(rec)[0]) / self.crop_size
+        return total / max(len(self.refs), 1)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         ref = self.refs[index]

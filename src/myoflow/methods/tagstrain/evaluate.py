@@ -12,7 +12,8 @@ tagstrain's settings. The methods scored on each slice:
 Every method's strain is read at the reference's ES frame (the record's, else the frame of the
 reference's most negative global circumferential strain), and frames the profile appended as
 empty padding are left out of every score. AHA segments follow each method's own ED landmarks
-and the record's RV insertion points (``myoflow.strain.landmark_strain``).
+and the record's RV insertion points (``myoflow.strain.landmark_strain``); a slice whose level
+is not basal, mid or apical gets the whole-slice rows only.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from myoflow.methods.tagstrain.boxes import Box, iou
 from myoflow.methods.tagstrain.data import acquired_frames, landmarks_px, target_box
 from myoflow.methods.tagstrain.settings import TRACKER
 from myoflow.metrics.landmarks import frame_errors
-from myoflow.record import SliceRecord
+from myoflow.record import SLICE_POSITIONS, SliceRecord
 from myoflow.samples import SPLIT_NAMES, read_splits, split_of
 from myoflow.strain.analysis import es_frame_of
 from myoflow.strain.landmark_strain import segment_strain, slice_strain
@@ -89,13 +90,10 @@ def strain_curves(
     tables = []
     for method, marks in landmarks.items():
         kept = marks[frames]
-        table = pd.concat(
-            [
-                slice_strain(kept),
-                segment_strain(kept, rec.position, rv_insertion_mm=rec.rv_insertion_mm),
-            ],
-            ignore_index=True,
-        )
+        parts = [slice_strain(kept)]
+        if rec.position in SLICE_POSITIONS:  # AHA segments need the slice's level
+            parts.append(segment_strain(kept, rec.position, rv_insertion_mm=rec.rv_insertion_mm))
+        table = pd.concat(parts, ignore_index=True)
         table["frame"] = frames[table["frame"].to_numpy()]
         table.insert(0, "method", method)
         tables.append(table)

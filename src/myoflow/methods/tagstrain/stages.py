@@ -111,10 +111,12 @@ def train_stage(
     t = settings["tracker"]
     enlargement = settings["roi"]["enlargement"]
     net, signature = tracker_net(settings, frames)
+    train = TrackerDataset(train_refs, enlargement, t["crop_size"], t["box_jitter"], seed)
+    net.start_at(torch.from_numpy(train.mean_landmarks()).float())
     TrackerTrainer(
         net,
         signature,
-        TrackerDataset(train_refs, enlargement, t["crop_size"], t["box_jitter"], seed),
+        train,
         TrackerDataset(val_refs, enlargement, t["crop_size"]),
         tracker_config(t, seed),
         t["strain_weight"],

@@ -132,3 +132,16 @@ def test_roicnn_is_deterministic_in_eval_mode() -> None:
         torch.testing.assert_close(model(image), model(image), rtol=0, atol=0)
         model.train()
         assert not torch.equal(model(image), model(image))
+
+
+def test_the_tracker_starts_from_the_given_landmarks() -> None:
+    """With the output weights zeroed the prediction is the start configuration for any input;
+    with them shrunk it stays close to it."""
+    torch.manual_seed(0)
+    start = torch.rand(2, 168)
+    net = RNNCNN(image_size=32, frames=4, width=0.125, dense=8, lstm_units=8).eval()
+    net.start_at(start, weight_scale=0.0)
+    out = net(torch.rand(2, 4, 1, 32, 32))
+    torch.testing.assert_close(out, start.expand(2, 4, 2, 168))
+    with pytest.raises(ValueError, match=r"\[2, 168\]"):
+        net.start_at(torch.rand(168, 2))
