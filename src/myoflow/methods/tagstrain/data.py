@@ -100,6 +100,15 @@ class RoiDataset(Dataset):
     def __len__(self) -> int:
         return len(self.refs)
 
+    def mean_corners(self) -> np.ndarray:
+        """The mean target box ``[4]`` over the samples, in the targets' unit (fractions of the
+        field of view): where the localisation network starts (``RoiCNN.start_at``)."""
+        total = np.zeros(4)
+        for ref in self.refs:
+            rec = read_record(ref.shard, ref.key)
+            total += target_box(rec, self.enlargement).corners / rec.image_shape[1]
+        return total / max(len(self.refs), 1)
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         ref = self.refs[index]
         rec = read_record(ref.shard, ref.key)

@@ -18,7 +18,6 @@ is not basal, mid or apical gets the whole-slice rows only.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -29,8 +28,10 @@ import pandas as pd
 from myoflow.io.shards import read_shard
 from myoflow.methods.tagstrain.boxes import Box, iou
 from myoflow.methods.tagstrain.data import acquired_frames, landmarks_px, target_box
+from myoflow.methods.tagstrain.inputs import box_flags, excluded_row, problem
 from myoflow.methods.tagstrain.settings import TRACKER
 from myoflow.metrics.landmarks import frame_errors
+from myoflow.qc import qc_table
 from myoflow.record import SLICE_POSITIONS, SliceRecord
 from myoflow.samples import SPLIT_NAMES, read_splits, split_of
 from myoflow.strain.analysis import es_frame_of
@@ -42,8 +43,6 @@ from myoflow.tables import (
     ROI_BOXES,
     ZERO,
 )
-
-log = logging.getLogger("myoflow.stages")
 
 PathLike = str | os.PathLike[str]
 #: The extra of a prediction record holding its box ``x1, y1, x2, y2`` (field-of-view pixels).
@@ -160,22 +159,28 @@ def evaluate_stage(
     roi_predictions: PathLike,
     tracker_predictions: PathLike,
 ) -> dict[str, pd.DataFrame]:
-    """The tables ``boxes``, ``landmark_errors`` and ``strain_curves`` of one shard."""
+    """The tables ``boxes``, ``landmark_errors``, ``strain_curves`` and ``qc`` of one shard:
+    a slice that cannot be scored (``inputs.problem``) or has no prediction is a QC row, not
+    an error, so the other slices are scored."""
     lookup = split_of(read_splits([splits]))
     wanted = set(evaluated_splits(experiment))
     boxes = {rec.key: rec.extras[BOX_EXTRA] for rec in read_shard(roi_predictions)}
     predicted = {rec.key: rec for rec in read_shard(tracker_predictions)}
-    rows, errors, curves = [], [], []
+    rows, errors, curves, qc = [], [], [], []
     for rec in read_shard(shard):
         split = lookup.get((rec.cohort, rec.subject))
         if split not in wanted:
             continue
-        if rec.key not in predicted or rec.key not in boxes:
-            log.warning("%s %s: no prediction (see the prediction log)", rec.cohort, rec.key)
+        reason = problem(rec, need_landmarks=True)
+        if reason is None and (rec.key not in predicted or rec.key not in boxes):
+            reason = "no prediction (see the prediction job's log)"
+        if reason is not None:
+            qc.append(excluded_row(rec, reason))
             continue
         row, error, curve = evaluate_record(
             experiment, rec, str(split), predicted[rec.key], Box.from_corners(boxes[rec.key])
         )
+        qc += box_flags(rec, row["landmarks_inside"])
         rows.append(row)
         errors.append(error)
         curves.append(curve)
@@ -183,6 +188,7 @@ def evaluate_stage(
         "boxes": pd.DataFrame(rows, columns=ROI_BOXES),
         "landmark_errors": _concat(errors, LANDMARK_TRACKING_ERRORS),
         "strain_curves": _concat(curves, LANDMARK_STRAIN_CURVES),
+        "qc": qc_table(qc),
     }
 
 

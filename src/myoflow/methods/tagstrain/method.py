@@ -32,7 +32,7 @@ class TagStrain(Method):
 
     settings_class = TagStrainSettings
     profile = "fov"
-    eval_tables = ("boxes", "landmark_errors", "strain_curves")
+    eval_tables = ("boxes", "landmark_errors", "strain_curves", "qc")
     #: Paper 003's tables (TSV + Markdown) and figures (PNG + SVG), the report rules' outputs.
     report_tables = ("localisation", "landmark_rmse", "table2_strain", "table3_groups")
     report_figures = (

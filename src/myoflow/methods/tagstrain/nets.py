@@ -35,6 +35,21 @@ def _checked(size: int, what: str, image_size: int) -> int:
     return size
 
 
+def start_output_at(layer: nn.Module, values: torch.Tensor, weight_scale: float) -> None:
+    """Make the linear output ``layer`` predict about ``values`` before any training: its bias
+    becomes ``values`` (flattened) and its weights shrink by ``weight_scale``.
+
+    Why: both networks regress positions, and a fresh output layer predicts about 0, a box or a
+    ring of landmarks of no size. The paper's 12,408 slices leave tens of thousands of steps to
+    leave it; a phantom-sized cohort has a few hundred, which it then spends finding the mean.
+    """
+    if not isinstance(layer, nn.Linear) or layer.bias is None:
+        raise TypeError(f"expected a linear layer with a bias, got {layer!r}")
+    with torch.no_grad():
+        layer.bias.copy_(values.reshape(-1))
+        layer.weight.mul_(weight_scale)
+
+
 class RoiCNN(nn.Module):
     """ED frame ``[B, 1, S, S]`` -> box corners ``[B, 4]`` (x1, y1, x2, y2), paper 003 Suppl. Fig 1.
 
@@ -80,6 +95,13 @@ class RoiCNN(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(dense, 4),
         )
+
+    def start_at(self, corners: torch.Tensor, weight_scale: float = 0.1) -> None:
+        """Beyond the paper: start from the box ``corners`` ``[4]`` (the training set's mean
+        target, in the targets' unit) instead of a box of no size at 0 (``start_output_at``)."""
+        if corners.shape != (4,):
+            raise ValueError(f"corners must be [4], got {tuple(corners.shape)}")
+        start_output_at(self.head[-1], corners, weight_scale)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """``[B, C, S, S]`` -> ``[B, 4]``, in the unit the targets were scaled to."""
@@ -154,21 +176,13 @@ class RNNCNN(nn.Module):
         )
 
     def start_at(self, landmarks: torch.Tensor, weight_scale: float = 0.1) -> None:
-        """Beyond the paper: start training from the landmark configuration ``[2, 168]`` (the
-        training set's mean, in the targets' unit) instead of from every landmark near 0.
-
-        The output layer's bias becomes that configuration and its weights shrink by
-        ``weight_scale``, so the first predictions are a plausible ring of landmarks. From a
-        collapsed start the ED segment lengths are near 0, the strain terms of the composite
-        loss divide by them and explode, and on a phantom-sized cohort (a few hundred steps, not
-        the paper's 24,000) the network spends its training finding the mean shape.
-        """
-        last = self.head[-1]
+        """Beyond the paper: start from the landmark configuration ``[2, 168]`` (the training
+        set's mean, in the targets' unit) instead of from every landmark near 0
+        (``start_output_at``). From a collapsed start the ED segment lengths are near 0 and the
+        strain terms of the composite loss, which divide by them, explode."""
         if landmarks.shape != (2, LANDMARKS):
             raise ValueError(f"landmarks must be [2, {LANDMARKS}], got {tuple(landmarks.shape)}")
-        with torch.no_grad():
-            last.bias.copy_(landmarks.reshape(-1))
-            last.weight.mul_(weight_scale)
+        start_output_at(self.head[-1], landmarks, weight_scale)
 
     def forward(self, cine: torch.Tensor) -> torch.Tensor:
         """``[B, T, 1, S, S]`` with ``T <= frames`` -> ``[B, T, 2, 168]``."""

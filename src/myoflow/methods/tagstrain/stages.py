@@ -24,6 +24,7 @@ from myoflow.io.shards import read_record, read_shard, write_shard
 from myoflow.methods.tagstrain.boxes import Box, BoxCrop
 from myoflow.methods.tagstrain.data import RoiDataset, TrackerDataset, tagged_series
 from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, evaluated_splits
+from myoflow.methods.tagstrain.inputs import problem, usable
 from myoflow.methods.tagstrain.nets import RNNCNN, RoiCNN
 from myoflow.methods.tagstrain.settings import ROI, TRACKER
 from myoflow.methods.tagstrain.trainer import (
@@ -89,8 +90,8 @@ def train_stage(
     """Train ``roi`` or ``rnncnn`` on the training split, selecting on the validation split."""
     settings = experiment["settings"]
     table = read_splits(splits)
-    train_refs = select(shards, table, ["train"])
-    val_refs = select(shards, table, ["val"])
+    train_refs = usable(select(shards, table, ["train"]), need_landmarks=True)
+    val_refs = usable(select(shards, table, ["val"]), need_landmarks=True)
     frames, size = _shape(shards, train_refs)
     seed = int(settings["seed"])
     dev = pick_device(device)
@@ -98,10 +99,12 @@ def train_stage(
     if model == ROI:
         roi = settings["roi"]
         net, signature = roi_net(settings, size)
+        train = RoiDataset(train_refs, roi["enlargement"], roi["augment_shift"], seed)
+        net.start_at(torch.from_numpy(train.mean_corners()).float())
         RoiTrainer(
             net,
             signature,
-            RoiDataset(train_refs, roi["enlargement"], roi["augment_shift"], seed),
+            train,
             RoiDataset(val_refs, roi["enlargement"]),
             roi_config(roi, seed),
             out_dir,
@@ -215,7 +218,11 @@ def predict_stage(
     dev = pick_device(device)
     lookup = split_of(read_splits([splits]))
     wanted = set(evaluated_splits(experiment))
-    records = (r for r in read_shard(shard) if lookup.get((r.cohort, r.subject)) in wanted)
+    records = (
+        r
+        for r in read_shard(shard)
+        if lookup.get((r.cohort, r.subject)) in wanted and _predictable(r)
+    )
     first = next(records, None)
     if first is None:
         write_shard(out, [])
@@ -236,6 +243,15 @@ def predict_stage(
 
     keys = write_shard(out, predicted())
     log.info("%s: %d slice(s) predicted", out, len(keys))
+
+
+def _predictable(rec: SliceRecord) -> bool:
+    """Whether the pipeline can run on ``rec``; a refusal is logged (the evaluation's QC table
+    lists it with the reason)."""
+    reason = problem(rec, need_landmarks=False)
+    if reason is not None:
+        log.warning("%s %s: not predicted: %s", rec.cohort, rec.key, reason)
+    return reason is None
 
 
 def _chain(first: SliceRecord, rest: Iterator[SliceRecord]) -> Iterator[SliceRecord]:

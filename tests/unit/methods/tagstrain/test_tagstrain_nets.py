@@ -145,3 +145,11 @@ def test_the_tracker_starts_from_the_given_landmarks() -> None:
     torch.testing.assert_close(out, start.expand(2, 4, 2, 168))
     with pytest.raises(ValueError, match=r"\[2, 168\]"):
         net.start_at(torch.rand(168, 2))
+
+
+def test_the_localisation_network_starts_from_the_given_box() -> None:
+    torch.manual_seed(0)
+    net = RoiCNN(image_size=128, filters=(4, 4, 4, 4, 4), dense=8).eval()
+    start = torch.tensor([0.3, 0.35, 0.7, 0.65])
+    net.start_at(start, weight_scale=0.0)
+    torch.testing.assert_close(net(torch.rand(3, 1, 128, 128)), start.expand(3, 4))

@@ -167,3 +167,26 @@ def test_evaluation_scores_every_method_against_the_reference(
     assert list(boxes[["pred_x1", "pred_y1", "pred_x2", "pred_y2"]].iloc[0]) == pytest.approx(
         list(pred.extras[BOX_EXTRA])
     )
+
+
+def test_a_slice_without_tags_is_a_qc_row_and_not_a_failure(
+    cohort: tuple[Path, Path], trained: Path, tmp_path: Path
+) -> None:
+    shard, splits = cohort
+    bad = tmp_path / "bad.h5"
+    write_shard(
+        bad,
+        [r.replace(tagged=r.cine) if r.subject == "h-s0004" else r for r in read_shard(shard)],
+    )
+    exp = _experiment()
+    roi, tracker = tmp_path / "roi.h5", tmp_path / "tracker.h5"
+    predict_stage(exp, trained / ROI / "best.pt", None, bad, splits, roi, "cpu")
+    predict_stage(
+        exp, trained / ROI / "best.pt", trained / TRACKER / "best.pt", bad, splits, tracker, "cpu"
+    )
+    assert list(read_shard(tracker)) == []  # not predicted
+    tables = evaluate_stage(exp, bad, splits, roi, tracker)
+    assert tables["boxes"].empty
+    (row,) = tables["qc"].to_dict("records")
+    assert (row["subject"], row["slice_id"], row["status"]) == ("h-s0004", "mid", "excluded")
+    assert "no tag pattern" in row["reason"]
