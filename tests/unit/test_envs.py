@@ -95,6 +95,9 @@ CPU_MODULES = [
     "myoflow.methods.myonet.report",
     "myoflow.methods.myonet.paper000",
     "myoflow.methods.myonet.evaluate",
+    "myoflow.methods.tagstrain.report",
+    "myoflow.methods.tagstrain.paper003",
+    "myoflow.methods.tagstrain.figures",
 ]
 
 

@@ -16,18 +16,21 @@ The crop covers the box exactly: crop pixel ``k`` (of ``size``) has its centre a
 square, as in the paper (a rectangle resized to a square); positions carry both scales, so
 distances and strain are computed in millimetres after mapping back, never in crop pixels.
 
-Resampling is a cubic B-spline (``scipy.ndimage.map_coordinates``, order 3) with zeros outside
-the image: the paper's bicubic resize (OpenCV's cubic convolution) differs from it by less than
-the tag contrast's own noise, and the spline is what scipy maintains.
+Resampling is bicubic convolution with Keys' kernel (a = -0.75), zeros outside the image: the
+kernel of OpenCV's ``INTER_CUBIC``, the paper's resize, here through torch's ``grid_sample``, which
+crops a whole batch of series (frames as channels) in one call on the CPU or the GPU. It was a
+cubic B-spline through scipy before; the batched crop made the automatic inference about 1.4
+times faster (``benchmarks/bench_tagstrain_speed.py``). torch is imported only when a crop is
+made, so the evaluation and report jobs read this module without it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import ndimage
 
 #: The paper's enlargement of the myocardium's extent: 60 % of its width and height, split
 #: evenly between the two sides (the public code adds 30 % on each side).
@@ -175,11 +178,31 @@ class BoxCrop:
     def crop(self, series: ArrayLike) -> np.ndarray:
         """Frames ``[T, H, W]`` cropped with the box and resampled to ``[T, size, size]``
         (float32; zeros where the box leaves the image)."""
-        frames = np.asarray(series, dtype=np.float32)
+        return crop_series([self], [np.asarray(series)])[0]
+
+    def sample_grid(self, shape: tuple[int, int]) -> np.ndarray:
+        """``[size, size, 2]`` positions ``(x, y)`` of the crop's pixel centres in an image of
+        ``shape`` (rows, columns), in ``grid_sample``'s units (-1 and 1 at the image's outer
+        pixel edges, ``align_corners=False``)."""
         k = np.arange(self.size) + 0.5
-        rows = self.box.y1 + k * self.scale[1]
         cols = self.box.x1 + k * self.scale[0]
-        grid = np.stack(np.meshgrid(rows, cols, indexing="ij"))
-        return np.stack(
-            [ndimage.map_coordinates(f, grid, order=3, mode="constant", cval=0.0) for f in frames]
-        ).astype(np.float32)
+        rows = self.box.y1 + k * self.scale[1]
+        x = (2.0 * cols + 1.0) / shape[1] - 1.0
+        y = (2.0 * rows + 1.0) / shape[0] - 1.0
+        return np.stack(np.meshgrid(x, y, indexing="xy"), axis=-1)
+
+
+def crop_series(crops: Sequence[BoxCrop], series: Sequence[np.ndarray]) -> np.ndarray:
+    """Each series ``[T, H, W]`` cropped with its ``BoxCrop``: ``[B, T, size, size]`` float32, in
+    one bicubic ``grid_sample`` call (frames as channels). The crops must share ``size`` and the
+    series their shape."""
+    import torch
+
+    if len(crops) != len(series) or not crops:
+        raise ValueError(f"need one crop per series, got {len(crops)} and {len(series)}")
+    frames = torch.from_numpy(np.ascontiguousarray(np.stack(series), dtype=np.float32))
+    grid = np.stack([c.sample_grid(frames.shape[-2:]) for c in crops]).astype(np.float32)
+    out = torch.nn.functional.grid_sample(
+        frames, torch.from_numpy(grid), mode="bicubic", padding_mode="zeros", align_corners=False
+    )
+    return out.numpy()

@@ -27,9 +27,9 @@ import pandas as pd
 
 from myoflow.io.shards import read_shard
 from myoflow.methods.tagstrain.boxes import Box, iou
-from myoflow.methods.tagstrain.data import acquired_frames, landmarks_px, target_box
 from myoflow.methods.tagstrain.inputs import box_flags, excluded_row, problem
 from myoflow.methods.tagstrain.settings import TRACKER
+from myoflow.methods.tagstrain.slices import acquired_frames, landmarks_px, target_box
 from myoflow.metrics.landmarks import frame_errors
 from myoflow.qc import qc_table
 from myoflow.record import SLICE_POSITIONS, SliceRecord

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from myoflow.io.shards import read_record
-from myoflow.methods.tagstrain.data import acquired_frames, landmarks_px
+from myoflow.methods.tagstrain.slices import acquired_frames, landmarks_px
 from myoflow.qc import qc_rows_from_flags
 from myoflow.record import N_LANDMARKS, SliceRecord
 from myoflow.samples import SampleRef

@@ -19,8 +19,8 @@ from myoflow.experiment import reference_group
 from myoflow.io.shards import read_record, shard_keys
 from myoflow.io.tables import read_tsv
 from myoflow.methods.tagstrain import paper003
-from myoflow.methods.tagstrain.data import landmarks_px
 from myoflow.methods.tagstrain.settings import TRACKER
+from myoflow.methods.tagstrain.slices import landmarks_px
 from myoflow.record import SliceRecord
 from myoflow.report.tables import write_table
 

@@ -69,9 +69,17 @@ def test_landmarks_round_trip_through_the_crop_to_a_micrometre_fraction() -> Non
     assert edges == pytest.approx(np.array([[-0.5, 127.5], [-0.5, 127.5]]))
 
 
+def test_a_box_on_pixel_edges_crops_the_pixels_themselves() -> None:
+    """Crop pixel centres on image pixel centres: the interpolation returns the pixels."""
+    image = np.random.default_rng(1).random((2, 80, 90)).astype(np.float32)
+    crop = BoxCrop(Box(19.5, 29.5, 51.5, 61.5), size=32, spacing_mm=(1.0, 1.0))
+    np.testing.assert_allclose(crop.crop(image), image[:, 30:62, 20:52], atol=1e-5)
+
+
 def test_crop_samples_the_image_where_the_position_map_says() -> None:
-    """A linear ramp is reproduced exactly by the cubic spline: each crop pixel holds the image
-    value at the image position ``to_image`` gives for its centre (away from the zero padding)."""
+    """On a linear ramp each crop pixel holds the value at the image position ``to_image`` gives
+    for its centre, up to the interpolation error of Keys' kernel (a = -0.75, OpenCV's and
+    torch's bicubic): under a tenth of a pixel of position."""
     rows, cols = np.mgrid[0:96, 0:80].astype(np.float64)
     image = (0.5 * cols + 0.25 * rows)[None]
     crop = BoxCrop(Box(20.2, 30.4, 50.6, 71.0), size=32, spacing_mm=(1.0, 1.0))
@@ -80,7 +88,7 @@ def test_crop_samples_the_image_where_the_position_map_says() -> None:
     k = np.arange(32, dtype=np.float64)
     centres = crop.to_image(np.stack(np.meshgrid(k, k, indexing="xy")).reshape(2, -1))
     expected = (0.5 * centres[0] + 0.25 * centres[1]).reshape(32, 32)
-    assert np.abs(out[0] - expected).max() < 1e-3
+    assert np.abs(out[0] - expected).max() < 0.1 * 0.5
 
 
 def test_crop_pixels_are_anisotropic_for_a_rectangular_box() -> None:
