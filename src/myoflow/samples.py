@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import h5py
 import numpy as np
@@ -121,3 +122,24 @@ def ed_mask(rec: SliceRecord) -> np.ndarray:
         )
     frame = rec.ed_frame if rec.mask.shape[0] > 1 else 0
     return rec.mask[frame].astype(bool)
+
+
+def slice_columns(experiment: Mapping[str, Any], rec: SliceRecord, split: str) -> dict[str, Any]:
+    """The identifier columns (``myoflow.tables.SLICE_ID``) of an evaluation row about ``rec``,
+    identifiers exactly as the record holds them."""
+    return {
+        "experiment": experiment["name"],
+        "cohort": rec.cohort,
+        "subject": rec.subject,
+        "slice_id": rec.slice_id,
+        "position": rec.position,
+        "group": rec.group,
+        "split": split,
+    }
+
+
+def evaluated_splits(experiment: Mapping[str, Any]) -> tuple[str, ...]:
+    """The splits an experiment predicts and scores: its settings' ``evaluate_split`` (``all``:
+    every split)."""
+    chosen = experiment["settings"]["evaluate_split"]
+    return SPLIT_NAMES if chosen == "all" else (chosen,)

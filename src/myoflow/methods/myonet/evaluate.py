@@ -15,25 +15,12 @@ import numpy as np
 import pandas as pd
 
 from myoflow.io.shards import read_displacements, read_shard
-from myoflow.methods.myonet.stages import evaluated_splits
 from myoflow.record import SliceRecord
 from myoflow.references import References
-from myoflow.samples import read_splits, split_of
+from myoflow.samples import evaluated_splits, read_splits, slice_columns, split_of
 from myoflow.tables import DISPLACEMENT_METRICS, STRAIN_CURVES, STRAIN_SUMMARY, TRUTH, ZERO
 
 log = logging.getLogger("myoflow.stages")
-
-
-def _slice_columns(experiment: Mapping[str, Any], rec: SliceRecord, split: str) -> dict[str, Any]:
-    return {
-        "experiment": experiment["name"],
-        "cohort": rec.cohort,
-        "subject": rec.subject,
-        "slice_id": rec.slice_id,
-        "position": rec.position,
-        "group": rec.group,
-        "split": split,
-    }
 
 
 def evaluate_record(
@@ -62,7 +49,7 @@ def evaluate_record(
     ref = reference.astype(np.float64)
     mask = ed_mask(rec)
     d = float(experiment["settings"]["max_displacement_mm"])
-    ids = _slice_columns(experiment, rec, split)
+    ids = slice_columns(experiment, rec, split)
     fields = {"reference": ref}
     if truth is not None:
         fields[TRUTH] = truth.astype(np.float64)

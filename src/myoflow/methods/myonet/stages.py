@@ -20,7 +20,7 @@ import numpy as np
 
 from myoflow.io.shards import read_shard, write_shard
 from myoflow.methods.myonet.flips import flip_cine, flip_field
-from myoflow.samples import SPLIT_NAMES, read_splits, split_of
+from myoflow.samples import evaluated_splits, read_splits, split_of
 
 log = logging.getLogger("myoflow.stages")
 
@@ -41,11 +41,6 @@ def net_signature(experiment: Mapping[str, Any], net: str) -> dict[str, Any]:
         "out_channels": 2,
         "max_displacement_mm": float(s["max_displacement_mm"]),
     }
-
-
-def evaluated_splits(experiment: Mapping[str, Any]) -> tuple[str, ...]:
-    chosen = experiment["settings"]["evaluate_split"]
-    return SPLIT_NAMES if chosen == "all" else (chosen,)
 
 
 def train_stage(

@@ -51,7 +51,23 @@ def _shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-class RoiDataset(Dataset):
+class _Slices(Dataset):
+    """Samples of one slice each, read lazily, whose augmentation depends on the epoch."""
+
+    def __init__(self, refs: Sequence[SampleRef], enlargement: float, seed: int) -> None:
+        self.refs = list(refs)
+        self.enlargement = enlargement
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+
+class RoiDataset(_Slices):
     """``(ED frame [1, S, S], box corners [4] / S)`` float32 tensors per slice."""
 
     def __init__(
@@ -61,17 +77,8 @@ class RoiDataset(Dataset):
         augment_shift: float = 0.0,
         seed: int = 0,
     ) -> None:
-        self.refs = list(refs)
-        self.enlargement = enlargement
+        super().__init__(refs, enlargement, seed)
         self.augment_shift = augment_shift
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.refs)
 
     def mean_corners(self) -> np.ndarray:
         """The mean target box ``[4]`` over the samples, in the targets' unit (fractions of the
@@ -101,7 +108,7 @@ class RoiDataset(Dataset):
         )
 
 
-class TrackerDataset(Dataset):
+class TrackerDataset(_Slices):
     """``(crop [T, 1, C, C], landmarks [T, 2, 168] in crop pixels / C, acquired [T])`` per slice."""
 
     def __init__(
@@ -112,18 +119,9 @@ class TrackerDataset(Dataset):
         box_jitter: float = 0.0,
         seed: int = 0,
     ) -> None:
-        self.refs = list(refs)
-        self.enlargement = enlargement
+        super().__init__(refs, enlargement, seed)
         self.crop_size = crop_size
         self.box_jitter = box_jitter
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.refs)
 
     def jittered(self, box: Box, index: int) -> Box:
         """``box`` moved by up to ``box_jitter`` of its size and scaled by up to 1 +/- it."""

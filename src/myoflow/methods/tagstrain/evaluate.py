@@ -33,7 +33,7 @@ from myoflow.methods.tagstrain.slices import acquired_frames, landmarks_px, targ
 from myoflow.metrics.landmarks import frame_errors
 from myoflow.qc import qc_table
 from myoflow.record import SLICE_POSITIONS, SliceRecord
-from myoflow.samples import SPLIT_NAMES, read_splits, split_of
+from myoflow.samples import evaluated_splits, read_splits, slice_columns, split_of
 from myoflow.strain.analysis import es_frame_of
 from myoflow.strain.landmark_strain import segment_strain, slice_strain
 from myoflow.tables import (
@@ -49,23 +49,6 @@ PathLike = str | os.PathLike[str]
 BOX_EXTRA = "roi_box"
 #: The ``method`` name of the tracker's prediction.
 PREDICTED = TRACKER
-
-
-def evaluated_splits(experiment: Mapping[str, Any]) -> tuple[str, ...]:
-    chosen = experiment["settings"]["evaluate_split"]
-    return SPLIT_NAMES if chosen == "all" else (chosen,)
-
-
-def _ids(experiment: Mapping[str, Any], rec: SliceRecord, split: str) -> dict[str, Any]:
-    return {
-        "experiment": experiment["name"],
-        "cohort": rec.cohort,
-        "subject": rec.subject,
-        "slice_id": rec.slice_id,
-        "position": rec.position,
-        "group": rec.group,
-        "split": split,
-    }
 
 
 def box_row(rec: SliceRecord, predicted: Box, enlargement: float) -> dict[str, Any]:
@@ -120,7 +103,7 @@ def evaluate_record(
         )
     if predicted.landmarks is None or predicted.landmarks.shape != rec.landmarks.shape:
         raise rec.error("the prediction holds no landmarks of the record's shape")
-    ids = _ids(experiment, rec, split)
+    ids = slice_columns(experiment, rec, split)
     reference = np.asarray(rec.landmarks, dtype=np.float64)
     methods = {
         REFERENCE: reference,

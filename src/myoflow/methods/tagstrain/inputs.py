@@ -26,7 +26,7 @@ import numpy as np
 
 from myoflow.io.shards import read_record
 from myoflow.methods.tagstrain.slices import acquired_frames, landmarks_px
-from myoflow.qc import qc_rows_from_flags
+from myoflow.qc import qc_row_from_error, qc_rows_from_flags
 from myoflow.record import N_LANDMARKS, SliceRecord
 from myoflow.samples import SampleRef
 from myoflow.tracking.spectrum import NoTagPeaksError, find_tag_peaks
@@ -64,15 +64,7 @@ def problem(rec: SliceRecord, need_landmarks: bool) -> str | None:
 
 def excluded_row(rec: SliceRecord, reason: str) -> dict[str, Any]:
     """The QC row of a refused slice, naming the file its tagged series came from."""
-    return {
-        "cohort": rec.cohort,
-        "subject": rec.subject,
-        "slice_id": rec.slice_id,
-        "stage": STAGE,
-        "status": "excluded",
-        "reason": reason,
-        "file": rec.source_files.get("tagged", rec.primary_file),
-    }
+    return qc_row_from_error(rec.error(reason, "tagged"), STAGE)
 
 
 def box_flags(rec: SliceRecord, landmarks_inside: float) -> list[dict[str, Any]]:

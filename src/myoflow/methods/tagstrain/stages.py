@@ -23,7 +23,7 @@ from myoflow.core.train.device import pick_device
 from myoflow.io.shards import read_record, read_shard, write_shard
 from myoflow.methods.tagstrain.boxes import Box, BoxCrop, crop_series
 from myoflow.methods.tagstrain.data import RoiDataset, TrackerDataset
-from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, evaluated_splits
+from myoflow.methods.tagstrain.evaluate import BOX_EXTRA
 from myoflow.methods.tagstrain.inputs import problem, usable
 from myoflow.methods.tagstrain.nets import RNNCNN, RoiCNN
 from myoflow.methods.tagstrain.settings import ROI, TRACKER
@@ -35,7 +35,7 @@ from myoflow.methods.tagstrain.trainer import (
     tracker_config,
 )
 from myoflow.record import SliceRecord
-from myoflow.samples import read_splits, select, split_of
+from myoflow.samples import evaluated_splits, read_splits, select, split_of
 
 log = logging.getLogger("myoflow.stages")
 

@@ -76,7 +76,26 @@ def _samples_key(*datasets: RoiDataset | TrackerDataset) -> str:
     return hashlib.sha256("\n".join(names).encode()).hexdigest()
 
 
-class RoiTrainer(Trainer):
+class _OneNetwork(Trainer):
+    """What both of paper 003's trainings share: one network, the ``model.tsv`` columns."""
+
+    model: nn.Module
+
+    def build_models(self) -> dict[str, nn.Module]:
+        return {"net": self.model}
+
+    def model_info(self) -> dict[str, Any]:
+        return {
+            "net": self.signature["net"],
+            "parameters": count_parameters(self.model),
+            "device": device_name(self.device),
+            "threads": torch.get_num_threads(),
+            "train_slices": len(self.train_data),
+            "val_slices": len(self.val_data),
+        }
+
+
+class RoiTrainer(_OneNetwork):
     """Trains the localisation CNN on ``(ED frame, corners)`` batches of ``RoiDataset``."""
 
     metrics = ("loss", "iou")
@@ -96,9 +115,6 @@ class RoiTrainer(Trainer):
         self.model = model
         self.datasets = (train_data, val_data)
 
-    def build_models(self) -> dict[str, nn.Module]:
-        return {"net": self.model}
-
     def loss(
         self, outputs: torch.Tensor, targets: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, Value]]:
@@ -113,18 +129,8 @@ class RoiTrainer(Trainer):
             "samples": _samples_key(*self.datasets),
         }
 
-    def model_info(self) -> dict[str, Any]:
-        return {
-            "net": self.signature["net"],
-            "parameters": count_parameters(self.model),
-            "device": device_name(self.device),
-            "threads": torch.get_num_threads(),
-            "train_slices": len(self.train_data),
-            "val_slices": len(self.val_data),
-        }
 
-
-class TrackerTrainer(Trainer):
+class TrackerTrainer(_OneNetwork):
     """Trains the RNN-CNN on ``(crop, landmarks, acquired)`` batches of ``TrackerDataset``."""
 
     metrics = ("loss", "position", "radial", "circumferential", "rmse_px")
@@ -144,9 +150,6 @@ class TrackerTrainer(Trainer):
         self.model = model
         self.loss_fn = CompositeLandmarkLoss(strain_weight)
         self.datasets = (train_data, val_data)
-
-    def build_models(self) -> dict[str, nn.Module]:
-        return {"net": self.model}
 
     def batch(self, batch: Any) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         crops, marks, acquired = batch
@@ -173,14 +176,4 @@ class TrackerTrainer(Trainer):
             "enlargement": train.enlargement,
             "box_jitter": train.box_jitter,
             "samples": _samples_key(*self.datasets),
-        }
-
-    def model_info(self) -> dict[str, Any]:
-        return {
-            "net": self.signature["net"],
-            "parameters": count_parameters(self.model),
-            "device": device_name(self.device),
-            "threads": torch.get_num_threads(),
-            "train_slices": len(self.train_data),
-            "val_slices": len(self.val_data),
         }
