@@ -8,9 +8,9 @@ tags, flow, through-plane motion, a moving heart) in a scratch folder, with netw
 enough to train on a CPU in about half an hour, then scores on the test split:
 
 * localisation: IoU of the predicted ED box with the target (mean ± SD, worst);
-* landmark RMSE at ED and ES, mm and pixels, of the network, both trackers (seeded at the true ED
-  landmarks, tracked on the 128-pixel LV crop and mapped back, ``methods.tagstrain.tracked``)
-  and the zero-motion baseline;
+* landmark RMSE at ED and ES, mm and pixels, of the network, both trackers (the experiment's
+  ``compare_trackers``: seeded at the true ED landmarks, tracked on the 128-pixel LV crop and
+  mapped back, ``methods.tagstrain.tracked``) and the zero-motion baseline;
 * Table 2 against the truth: ES Green strain bias ± precision per level, for εC (ring average),
   εC mid-wall and εR, every method;
 * Table 3: the mid-ventricular εC difference of each disease group from the reference group with
@@ -32,22 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import yaml
 
-from myoflow.errors import InputError
-from myoflow.io.shards import read_shard
 from myoflow.io.tables import read_tsv
 from myoflow.methods.tagstrain import paper003
-from myoflow.methods.tagstrain.evaluate import strain_curves
-from myoflow.methods.tagstrain.tracked import crop_to_fov_mm, frame_mismatch
-from myoflow.metrics.landmarks import frame_errors
-from myoflow.samples import read_splits, split_of
-from myoflow.tracking.api import track_record
 
 ROOT = Path(__file__).resolve().parents[1]
-TRACKERS = ("harp", "sinmod")
 
 
 def _args() -> argparse.Namespace:
@@ -125,40 +115,6 @@ def config(args: argparse.Namespace) -> dict:
     }
 
 
-def tracker_rows(work: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Landmark errors and strain curves of both trackers on the test slices, in the
-    evaluation's layout (method = the tracker's name)."""
-    res = work / "results" / "ukb"
-    lookup = split_of(read_splits([res / "splits.tsv"]))
-    fov = {r.key: r for r in read_shard(res / "preprocessed" / "fov" / "shard-000.h5")}
-    errors, curves = [], []
-    for crop in read_shard(res / "preprocessed" / "crop" / "shard-000.h5"):
-        if lookup.get((crop.cohort, crop.subject)) != "test" or crop.key not in fov:
-            continue
-        target = fov[crop.key]
-        if frame_mismatch(crop, target):
-            continue
-        ids = {"cohort": crop.cohort, "subject": crop.subject, "slice_id": crop.slice_id}
-        for tracker in TRACKERS:
-            try:
-                tracked = track_record(crop, tracker)
-            except (InputError, ValueError) as error:  # an untrackable slice is reported
-                print(f"{tracker} {crop.key}: {error}", file=sys.stderr)
-                continue
-            marks = crop_to_fov_mm(tracked.landmarks, crop, target)
-            table = frame_errors(marks, target.landmarks)
-            table = table[table["region"] == "slice"].assign(method=tracker, **ids)
-            table["rmse_px"] = table["rmse_mm"] / float(np.mean(target.pixel_spacing_mm))
-            errors.append(table)
-            both, _ = strain_curves(
-                {"reference": target.landmarks.astype(float), tracker: marks},
-                target,
-                np.arange(target.n_frames),
-            )
-            curves.append(both.assign(group=target.group, position=target.position, **ids))
-    return pd.concat(errors, ignore_index=True), pd.concat(curves, ignore_index=True)
-
-
 def main() -> None:
     args = _args()
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tagstrain-"))
@@ -174,10 +130,6 @@ def main() -> None:
     boxes = read_tsv(tables / "boxes.tsv")
     errors = read_tsv(tables / "landmark_errors.tsv")
     curves = read_tsv(tables / "strain_curves.tsv")
-    tracked_errors, tracked_curves = tracker_rows(work)
-    all_errors = pd.concat([errors, tracked_errors], ignore_index=True)
-    tracked_curves = tracked_curves[tracked_curves["method"] != "reference"]
-    all_curves = pd.concat([curves, tracked_curves], ignore_index=True)
     show = {"float_format": lambda v: f"{v:.4f}", "index": False}
     print(
         f"paper 003 on the human phantom ({args.realism}): {args.subjects} people x 3 slices, "
@@ -186,8 +138,8 @@ def main() -> None:
         f"{wall / 60:.1f} min ({work})\n"
     )
     print("localisation:\n" + paper003.localisation_table(boxes).to_string(**show))
-    print("\nlandmark RMSE:\n" + paper003.landmark_table(all_errors, all_curves).to_string(**show))
-    t2 = paper003.table2(all_curves)
+    print("\nlandmark RMSE:\n" + paper003.landmark_table(errors, curves).to_string(**show))
+    t2 = paper003.table2(curves)
     t2 = t2[t2["strain"].isin(["ecc_green", "ecc_mid_green", "err_green"])]
     columns = [
         "method",

@@ -254,10 +254,16 @@ def experiment_tracked(wildcards):
 
 
 def experiment_tracked_shard(wildcards):
-    """The tracking shard of one cohort shard when a tracker is the reference (else none)."""
-    if EXPERIMENTS[wildcards.exp]["tracker"] is None:
-        return []
-    return [_tracked_shard(wildcards.exp, wildcards.cohort, wildcards.shard)]
+    """The tracking shards of one cohort shard its evaluation reads: the reference tracker's
+    (when a tracker is the reference), then those of the trackers the method compares with
+    (Method.compared_trackers), each once."""
+    exp = EXPERIMENTS[wildcards.exp]
+    trackers = [exp["tracker"]] if exp["tracker"] else []
+    trackers += [t for t in METHOD[wildcards.exp].compared_trackers(exp) if t not in trackers]
+    return [
+        f"{RESULTS}/{wildcards.cohort}/tracking/{tracker}/shard-{wildcards.shard}.h5"
+        for tracker in trackers
+    ]
 
 
 def _eval_dirs(exp):

@@ -76,6 +76,13 @@ class Method(ABC):
         first localises the heart with the experiment's ROI network."""
         return []
 
+    def compared_trackers(self, experiment: Mapping[str, Any]) -> list[str]:
+        """Tag trackers whose tracking shards the evaluation also reads, besides the reference
+        tracker's (none by default): paper 003 shows them as Table 2's "uncorrected
+        registration" rows. ``evaluate`` gets the reference tracker's shard first, then these,
+        each once; a shard's tracker is the name of its folder."""
+        return []
+
     def targets(self, experiment: Mapping[str, Any]) -> list[str]:
         """Files under ``results/experiments/<exp>/`` that ``rule all`` asks for; by default the
         merged evaluation tables. A method with a report rule file adds its tables and figures."""
@@ -122,7 +129,7 @@ class Method(ABC):
         """The tables ``eval_tables`` of one shard: every model's prediction (``predictions``:
         model -> its prediction shard of this shard) scored against the reference, with the
         trivial baseline beside it. ``tracked``: the shard's tracking shard when a tracker
-        computes the reference."""
+        computes the reference, then those of ``compared_trackers``."""
 
     def report(
         self,

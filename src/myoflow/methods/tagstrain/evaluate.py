@@ -6,6 +6,9 @@ tagstrain's settings. The methods scored on each slice:
 
 * ``reference``: the experiment's reference landmarks (the phantom's truth or the cohort's own);
 * ``rnncnn``: the fully automatic prediction (localised, cropped, tracked, mapped back);
+* ``harp``, ``sinmod`` (``compare_trackers``): the tag trackers, seeded at the record's ED
+  landmarks, tracked on the crop profile and mapped onto the field of view, paper 003's
+  "uncorrected registration" rows;
 * ``zero``: the ED reference landmarks held still over the cycle, the trivial baseline every
   position error is shown next to (its strain is zero by construction).
 
@@ -19,7 +22,8 @@ is not basal, mid or apical gets the whole-slice rows only.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,11 +31,12 @@ import pandas as pd
 
 from myoflow.io.shards import read_shard
 from myoflow.methods.tagstrain.boxes import Box, iou
-from myoflow.methods.tagstrain.inputs import box_flags, excluded_row, problem
+from myoflow.methods.tagstrain.inputs import STAGE, box_flags, excluded_row, problem
 from myoflow.methods.tagstrain.settings import TRACKER
 from myoflow.methods.tagstrain.slices import acquired_frames, landmarks_px, target_box
+from myoflow.methods.tagstrain.tracked import crop_to_fov_mm, frame_mismatch
 from myoflow.metrics.landmarks import frame_errors
-from myoflow.qc import qc_table
+from myoflow.qc import qc_rows_from_flags, qc_table
 from myoflow.record import SLICE_POSITIONS, SliceRecord
 from myoflow.samples import evaluated_splits, read_splits, slice_columns, split_of
 from myoflow.strain.analysis import es_frame_of
@@ -95,8 +100,10 @@ def evaluate_record(
     split: str,
     predicted: SliceRecord,
     box: Box,
+    tracked: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """The box row, landmark errors and strain curves of one slice."""
+    """The box row, landmark errors and strain curves of one slice; ``tracked``: the compared
+    trackers' landmarks on this record's field of view, by tracker (``tracked.crop_to_fov_mm``)."""
     if rec.landmarks is None:
         raise rec.error(
             "evaluation needs the reference landmarks (none in the record)", "landmarks"
@@ -108,12 +115,13 @@ def evaluate_record(
     methods = {
         REFERENCE: reference,
         PREDICTED: np.asarray(predicted.landmarks, dtype=np.float64),
+        **{name: np.asarray(marks, dtype=np.float64) for name, marks in (tracked or {}).items()},
         ZERO: np.repeat(reference[:1], rec.n_frames, axis=0),
     }
     acquired = acquired_frames(rec)
     frames = np.flatnonzero(acquired)
     errors = []
-    for method in (PREDICTED, ZERO):
+    for method in [m for m in methods if m != REFERENCE]:
         table = frame_errors(methods[method], reference, acquired)
         table = table[table["region"] == "slice"]
         table.insert(0, "against", REFERENCE)
@@ -135,20 +143,41 @@ def evaluate_record(
     )
 
 
+def _compared(
+    rec: SliceRecord, tracked: Mapping[str, Mapping[str, SliceRecord]], qc: list[dict[str, Any]]
+) -> dict[str, np.ndarray]:
+    """Each compared tracker's landmarks of ``rec`` on its field of view; a tracker that could
+    not follow the slice, or whose frames are other phases, is a ``flagged`` QC row."""
+    out = {}
+    for tracker, records in tracked.items():
+        crop = records.get(rec.key)
+        reason = "not tracked (the tracking QC says why)" if crop is None else None
+        if crop is not None:
+            reason = frame_mismatch(crop, rec)
+        if reason is None and crop is not None and crop.landmarks is not None:
+            out[tracker] = crop_to_fov_mm(crop.landmarks, crop, rec)
+        else:
+            qc += qc_rows_from_flags(rec, [f"{tracker}_not_compared:{reason}"], STAGE)
+    return out
+
+
 def evaluate_stage(
     experiment: Mapping[str, Any],
     shard: PathLike,
     splits: PathLike,
     roi_predictions: PathLike,
     tracker_predictions: PathLike,
+    tracked: Sequence[PathLike] = (),
 ) -> dict[str, pd.DataFrame]:
     """The tables ``boxes``, ``landmark_errors``, ``strain_curves`` and ``qc`` of one shard:
     a slice that cannot be scored (``inputs.problem``) or has no prediction is a QC row, not
-    an error, so the other slices are scored."""
+    an error, so the other slices are scored. ``tracked``: tracking shards of this shard, one
+    per compared tracker (the tracker is the name of the shard's folder)."""
     lookup = split_of(read_splits([splits]))
     wanted = set(evaluated_splits(experiment))
     boxes = {rec.key: rec.extras[BOX_EXTRA] for rec in read_shard(roi_predictions)}
     predicted = {rec.key: rec for rec in read_shard(tracker_predictions)}
+    by_tracker = {Path(p).parent.name: {r.key: r for r in read_shard(p)} for p in tracked}
     rows, errors, curves, qc = [], [], [], []
     for rec in read_shard(shard):
         split = lookup.get((rec.cohort, rec.subject))
@@ -161,7 +190,12 @@ def evaluate_stage(
             qc.append(excluded_row(rec, reason))
             continue
         row, error, curve = evaluate_record(
-            experiment, rec, str(split), predicted[rec.key], Box.from_corners(boxes[rec.key])
+            experiment,
+            rec,
+            str(split),
+            predicted[rec.key],
+            Box.from_corners(boxes[rec.key]),
+            _compared(rec, by_tracker, qc),
         )
         qc += box_flags(rec, row["landmarks_inside"])
         rows.append(row)

@@ -64,6 +64,9 @@ class TagStrain(Method):
             f"figures/{name}.png" for name in self.report_figures
         ]
 
+    def compared_trackers(self, experiment: Mapping[str, Any]) -> list[str]:
+        return list(experiment["settings"]["compare_trackers"])
+
     def predict_needs(self, experiment: Mapping[str, Any], model: str) -> list[str]:
         return [ROI] if model == TRACKER else []
 
@@ -106,7 +109,9 @@ class TagStrain(Method):
     ) -> dict[str, pd.DataFrame]:
         from myoflow.methods.tagstrain.evaluate import evaluate_stage
 
-        return evaluate_stage(experiment, shard, splits, predictions[ROI], predictions[TRACKER])
+        return evaluate_stage(
+            experiment, shard, splits, predictions[ROI], predictions[TRACKER], tracked
+        )
 
     def report(
         self,

@@ -82,6 +82,10 @@ class TagStrainSettings:
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
     seed: int = bounded(0, minimum=0)
     evaluate_split: Literal["test", "val", "train", "all"] = "test"
+    #: Tag trackers scored beside the networks (paper 003's "uncorrected registration" rows of
+    #: Table 2): each tracks the slices on the crop profile, its landmarks mapped onto the field
+    #: of view (``tracked``); a slice whose frames differ between the profiles is left out.
+    compare_trackers: tuple[Literal["harp", "sinmod"], ...] = ("harp", "sinmod")
     #: Group the others are compared with in Table 3 (Welch tests); None = the first cohort's
     #: first group.
     reference_group: str | None = None

@@ -19,6 +19,7 @@ from myoflow.methods.tagstrain.stages import predict_stage, train_stage
 from myoflow.metrics.landmarks import frame_errors
 from myoflow.phantom.cohort import generate, plan
 from myoflow.preprocess.fov import fov_profile_record
+from myoflow.preprocess.pipeline import preprocess_record
 from myoflow.strain.landmark_strain import slice_strain
 
 FRAMES = 8
@@ -190,3 +191,31 @@ def test_a_slice_without_tags_is_a_qc_row_and_not_a_failure(
     (row,) = tables["qc"].to_dict("records")
     assert (row["subject"], row["slice_id"], row["status"]) == ("h-s0004", "mid", "excluded")
     assert "no tag pattern" in row["reason"]
+
+
+def test_a_compared_trackers_landmarks_come_back_onto_the_field_of_view(
+    cohort: tuple[Path, Path], trained: Path, tmp_path: Path
+) -> None:
+    """A "tracker" whose landmarks on the crop profile are the truth scores zero error once
+    mapped onto the field of view; a slice it did not track is a flagged QC row."""
+    shard, splits = cohort
+    cfg = {"species": "human", "seed": 4, "subjects": 4, "slices": ["mid"], "frames": FRAMES}
+    crops = [preprocess_record(generate(s), {"size": 64, "frames": FRAMES}) for s in plan("h", cfg)]
+    tracked = tmp_path / "harp" / "shard-000.h5"
+    tracked.parent.mkdir()
+    write_shard(tracked, crops)
+    untracked = tmp_path / "sinmod" / "shard-000.h5"
+    untracked.parent.mkdir()
+    write_shard(untracked, [])
+    exp = _experiment()
+    roi, tracker = tmp_path / "roi.h5", tmp_path / "tracker.h5"
+    predict_stage(exp, trained / ROI / "best.pt", None, shard, splits, roi, "cpu")
+    predict_stage(
+        exp, trained / ROI / "best.pt", trained / TRACKER / "best.pt", shard, splits, tracker, "cpu"
+    )
+    tables = evaluate_stage(exp, shard, splits, roi, tracker, [tracked, untracked])
+    errors = tables["landmark_errors"]
+    assert errors.loc[errors["method"] == "harp", "rmse_mm"].max() < 1e-4
+    assert "sinmod" not in set(errors["method"])
+    (row,) = tables["qc"].to_dict("records")
+    assert row["status"] == "flagged" and row["reason"].startswith("sinmod_not_compared:")
