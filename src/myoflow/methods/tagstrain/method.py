@@ -50,9 +50,9 @@ class TagStrain(Method):
         reference = config["experiments"][name].get("reference", "truth")
         if reference not in REFERENCES:
             raise ConfigError(
-                f"config.experiments.{name}.reference: tagstrain learns landmarks from "
-                f"{list(REFERENCES)}; a tracker's landmarks ({reference!r}) are measured on the "
-                "crop profile's frames and are not mapped onto the fov profile yet"
+                f"config.experiments.{name}.reference: tagstrain learns the records' own "
+                f"landmarks ({list(REFERENCES)}); learning a tracker's ({reference!r}) is not "
+                "built yet (settings.compare_trackers scores the trackers beside the networks)"
             )
         return settings
 
