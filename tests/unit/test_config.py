@@ -189,7 +189,10 @@ def test_config_trackers_are_the_trackers_of_the_registry() -> None:
     assert set(naming) == {
         "$defs/experiment/properties/reference",
         "properties/tracking_validation/properties/trackers/items",
+        "$defs/tagstrain_settings/properties/compare_trackers/items",
     }
+    compared = schema["$defs"]["tagstrain_settings"]["properties"]["compare_trackers"]
+    assert set(compared["default"]) == trackers, "paper 003 compares with every tracker"
     for path, names in naming.items():
         assert names - others == trackers, path
 
