@@ -71,9 +71,9 @@ def box_row(rec: SliceRecord, predicted: Box, enlargement: float) -> dict[str, A
 
 def strain_curves(
     landmarks: Mapping[str, np.ndarray], rec: SliceRecord, frames: np.ndarray
-) -> tuple[pd.DataFrame, int]:
-    """Slice and AHA-segment landmark strain of each method over the acquired ``frames``, and
-    the reference ES frame they are read at."""
+) -> pd.DataFrame:
+    """Slice and AHA-segment landmark strain of each method over the acquired ``frames``, with
+    the reference ES frame they are all read at (``es_frame``)."""
     tables = []
     for method, marks in landmarks.items():
         kept = marks[frames]
@@ -88,10 +88,10 @@ def strain_curves(
     es = rec.es_frame
     if es is None or es not in frames:
         es = es_frame_of(curves[curves["method"] == REFERENCE])
-    curves["es_frame"] = es
+    curves["es_frame"] = int(es)
     times = np.asarray(rec.frame_times_ms, dtype=float)
     curves["time_ms"] = times[curves["frame"].to_numpy()]
-    return curves, int(es)
+    return curves
 
 
 def evaluate_record(
@@ -130,7 +130,7 @@ def evaluate_record(
     error_table = pd.concat(errors, ignore_index=True)
     error_table["time_ms"] = np.asarray(rec.frame_times_ms, float)[error_table["frame"]]
     error_table["rmse_px"] = error_table["rmse_mm"] / float(np.mean(rec.pixel_spacing_mm))
-    curves, _ = strain_curves(methods, rec, frames)
+    curves = strain_curves(methods, rec, frames)
     enlargement = float(experiment["settings"]["roi"]["enlargement"])
     box_values = {**ids, **box_row(rec, box, enlargement)}
     for table in (error_table, curves):

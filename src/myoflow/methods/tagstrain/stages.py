@@ -152,6 +152,19 @@ def _batches(records: Iterator[SliceRecord], size: int) -> Iterator[list[SliceRe
         yield batch
 
 
+def usable_box(corners: np.ndarray, size: int) -> Box:
+    """A predicted box made usable: corners in order, inside the ``size`` x ``size`` image, at
+    least 2 pixels each way. A network may predict swapped corners or a box off the image; the
+    slice is still cropped (and its landmarks scored) rather than stopping the job."""
+    lo, hi = -0.5, size - 0.5
+    edges = []
+    for a, b in ((corners[0], corners[2]), (corners[1], corners[3])):
+        first = min(max(min(a, b), lo), hi - 2.0)
+        edges.append((first, min(max(max(a, b), first + 2.0), hi)))
+    (x1, x2), (y1, y2) = edges
+    return Box(x1, y1, x2, y2)
+
+
 class Pipeline:
     """The fully automatic inference of paper 003 on batches of records: localise, crop, track,
     map back. ``tracker`` None stops after localisation."""
@@ -169,20 +182,15 @@ class Pipeline:
         ed = np.stack([s[0] for s in series])[:, None]
         corners = self.roi(torch.from_numpy(ed).to(self.dev)).cpu().numpy().astype(np.float64)
         size = ed.shape[-1]
-        out = []
-        for c in corners * size:
-            x1, y1, x2, y2 = min(c[0], c[2]), min(c[1], c[3]), max(c[0], c[2]), max(c[1], c[3])
-            # a collapsed box still crops something: at least 2 pixels each way
-            x2, y2 = max(x2, x1 + 2.0), max(y2, y1 + 2.0)
-            out.append(Box(x1, y1, x2, y2).clipped((size, size)))
-        return out
+        return [usable_box(c, size) for c in corners * size]
 
     @torch.no_grad()
     def landmarks(
         self, series: Sequence[np.ndarray], boxes: Sequence[Box], spacing: Sequence[Any]
     ) -> list[np.ndarray]:
         """Landmarks ``[T, 2, 168]`` in the field of view's mm of each series."""
-        assert self.tracker is not None
+        if self.tracker is None:
+            raise ValueError("this pipeline localises only: it has no tracker")
         crops = [BoxCrop(b, self.crop_size, tuple(s)) for b, s in zip(boxes, spacing)]
         x = crop_series(crops, series)[:, :, None]
         out = self.tracker(torch.from_numpy(x).to(self.dev)).cpu().numpy().astype(np.float64)

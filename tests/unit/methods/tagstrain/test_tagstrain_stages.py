@@ -219,3 +219,19 @@ def test_a_compared_trackers_landmarks_come_back_onto_the_field_of_view(
     assert "sinmod" not in set(errors["method"])
     (row,) = tables["qc"].to_dict("records")
     assert row["status"] == "flagged" and row["reason"].startswith("sinmod_not_compared:")
+
+
+@pytest.mark.parametrize(
+    ("corners", "expected"),
+    [
+        ([10.0, 20.0, 50.0, 60.0], [10.0, 20.0, 50.0, 60.0]),  # kept as predicted
+        ([50.0, 60.0, 10.0, 20.0], [10.0, 20.0, 50.0, 60.0]),  # swapped corners put in order
+        ([30.0, 30.0, 30.0, 30.0], [30.0, 30.0, 32.0, 32.0]),  # collapsed: 2 pixels
+        ([200.0, 200.0, 300.0, 300.0], [125.5, 125.5, 127.5, 127.5]),  # off the image
+        ([-9.0, -9.0, 400.0, 400.0], [-0.5, -0.5, 127.5, 127.5]),  # larger than the image
+    ],
+)
+def test_a_predicted_box_is_made_usable(corners: list[float], expected: list[float]) -> None:
+    from myoflow.methods.tagstrain.stages import usable_box
+
+    assert list(usable_box(np.array(corners), 128).corners) == pytest.approx(expected)
