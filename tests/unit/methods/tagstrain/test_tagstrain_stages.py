@@ -15,7 +15,7 @@ from myoflow.io.tables import read_tsv
 from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, evaluate_stage
 from myoflow.methods.tagstrain.method import METHOD
 from myoflow.methods.tagstrain.settings import ROI, TRACKER
-from myoflow.methods.tagstrain.stages import predict_stage, train_stage
+from myoflow.methods.tagstrain.stages import predict_stage, train_stage, usable_box
 from myoflow.metrics.landmarks import frame_errors
 from myoflow.phantom.cohort import generate, plan
 from myoflow.preprocess.fov import fov_profile_record
@@ -232,6 +232,4 @@ def test_a_compared_trackers_landmarks_come_back_onto_the_field_of_view(
     ],
 )
 def test_a_predicted_box_is_made_usable(corners: list[float], expected: list[float]) -> None:
-    from myoflow.methods.tagstrain.stages import usable_box
-
     assert list(usable_box(np.array(corners), 128).corners) == pytest.approx(expected)
