@@ -88,6 +88,8 @@ def test_every_slice_is_localised_and_tracked(tagstrain_run: Path) -> None:
     tables = tagstrain_run / "results" / "experiments" / "tiny" / "tables"
     boxes = read_tsv(tables / "boxes.tsv")
     assert len(boxes) == 16 and boxes["iou"].between(0, 1).all()
+    qc = read_tsv(tables / "qc.tsv")  # every slice usable and inside its box, or named here
+    assert set(qc["status"]) <= {"flagged"}
     errors = read_tsv(tables / "landmark_errors.tsv")
     assert set(errors["method"]) == {"rnncnn", "harp", "sinmod", "zero"}
     assert (errors["rmse_px"] > 0).any()

@@ -60,8 +60,11 @@ class TagStrain(Method):
         return [ROI, TRACKER]
 
     def targets(self, experiment: Mapping[str, Any]) -> list[str]:
-        return [f"tables/{name}.md" for name in self.report_tables] + [
-            f"figures/{name}.png" for name in self.report_figures
+        """The paper's tables and figures, and the QC table of the slices left out or flagged."""
+        return [
+            *(f"tables/{name}.md" for name in self.report_tables),
+            *(f"figures/{name}.png" for name in self.report_figures),
+            "tables/qc.tsv",
         ]
 
     def compared_trackers(self, experiment: Mapping[str, Any]) -> list[str]:
