@@ -118,9 +118,7 @@ def figures_stage(
         rec = _find(shards, f"{row['subject']}/{row['slice_id']}")
         if rec is None or rec.tagged is None:
             continue
-        target = tuple(row[f"target_{c}"] for c in ("x1", "y1", "x2", "y2"))
-        predicted = tuple(row[f"pred_{c}"] for c in ("x1", "y1", "x2", "y2"))
-        examples.append(figures.BoxExample(title, rec.tagged[0], target, predicted))
+        examples.append(figures.BoxExample.from_row(title, row, rec.tagged[0]))
     figures.fig_localisation(boxes, examples, os.path.join(out_dir, "fig4_localisation"))
     figures.fig_bland_altman_levels(curves, TRACKER, os.path.join(out_dir, "fig5_bland_altman"))
     cohort, subject, slice_id = figures.pick_example_slice(
