@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from myoflow.io.shards import read_shard
+from myoflow.io.shards import read_record, read_shard, shard_keys
 from myoflow.methods.tagstrain.boxes import Box, iou
 from myoflow.methods.tagstrain.inputs import STAGE, box_flags, excluded_row, problem
 from myoflow.methods.tagstrain.settings import TRACKER
@@ -144,17 +144,23 @@ def evaluate_record(
 
 
 def _compared(
-    rec: SliceRecord, tracked: Mapping[str, Mapping[str, SliceRecord]], qc: list[dict[str, Any]]
+    rec: SliceRecord,
+    tracked: Mapping[str, tuple[PathLike, set[str]]],
+    qc: list[dict[str, Any]],
 ) -> dict[str, np.ndarray]:
     """Each compared tracker's landmarks of ``rec`` on its field of view; a tracker that could
-    not follow the slice, or whose frames are other phases, is a ``flagged`` QC row."""
+    not follow the slice, or whose frames are other phases, is a ``flagged`` QC row. The
+    tracking shards hold displacement fields besides the landmarks, so only ``rec``'s own
+    tracked record is read, not the whole shard; ``tracked`` maps a tracker to its shard and the
+    keys it holds."""
     out = {}
-    for tracker, records in tracked.items():
-        crop = records.get(rec.key)
-        reason = "not tracked (the tracking QC says why)" if crop is None else None
-        if crop is not None:
+    for tracker, (path, keys) in tracked.items():
+        crop = read_record(path, rec.key) if rec.key in keys else None
+        if crop is None or crop.landmarks is None:
+            reason: str | None = "not tracked (the tracking QC says why)"
+        else:
             reason = frame_mismatch(crop, rec)
-        if reason is None and crop is not None and crop.landmarks is not None:
+        if reason is None and crop is not None:
             out[tracker] = crop_to_fov_mm(crop.landmarks, crop, rec)
         else:
             qc += qc_rows_from_flags(rec, [f"{tracker}_not_compared:{reason}"], STAGE)
@@ -177,7 +183,7 @@ def evaluate_stage(
     wanted = set(evaluated_splits(experiment))
     boxes = {rec.key: rec.extras[BOX_EXTRA] for rec in read_shard(roi_predictions)}
     predicted = {rec.key: rec for rec in read_shard(tracker_predictions)}
-    by_tracker = {Path(p).parent.name: {r.key: r for r in read_shard(p)} for p in tracked}
+    by_tracker = {Path(p).parent.name: (p, set(shard_keys(p))) for p in tracked}
     rows, errors, curves, qc = [], [], [], []
     for rec in read_shard(shard):
         split = lookup.get((rec.cohort, rec.subject))
