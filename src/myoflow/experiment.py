@@ -60,7 +60,11 @@ def resolve(
     name: str,
     series: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Any]:
-    """Experiment ``name`` resolved: method, cohorts, reference, tracker and settings.
+    """Experiment ``name`` resolved: method, cohorts, reference, tracker, where its trained
+    models come from and its settings.
+
+    ``trained_by``/``models_path``: the experiment or folder whose models it applies
+    (``models:``; ``_models_from``), both None when it trains its own.
 
     ``tracker`` is the tagged-image tracker that computes the reference (``reference: harp`` or
     ``sinmod``), else None. A tracker needs tagged series: an ACDC cohort (cine only) is refused,
@@ -88,6 +92,7 @@ def resolve(
                 f"{where}.reference: 'truth' is only known for synthetic "
                 f"cohorts, not for {real}; use 'provided' (the manifest's displacement column)"
             )
+    trained_by, models_path = _models_from(config, name)
     return {
         "name": name,
         "method": exp["method"],
@@ -96,8 +101,58 @@ def resolve(
         "tracker": tracker,
         "synthetic": {c: config["cohorts"][c]["source"] == "synthetic" for c in exp["cohorts"]},
         "first_group": {c: _first_group(config["cohorts"][c]) for c in exp["cohorts"]},
-        "settings": method.settings(config, name),
+        "trained_by": trained_by,
+        "models_path": models_path,
+        "settings": method.settings(_applied(config, name), name),
     }
+
+
+def _models_from(config: dict[str, Any], name: str) -> tuple[str | None, str | None]:
+    """``(experiment, folder)`` whose trained models experiment ``name`` applies instead of
+    training its own (``models:``), both None when it trains them.
+
+    A value naming another experiment of the config is that experiment (same method; it must
+    train its models itself, so that a chain cannot point at a folder nothing writes); a value
+    with a ``/`` is a folder laid out like ``results/models/<experiment>/``; anything else is a
+    misspelt name and refused here rather than found missing on disk later."""
+    given = config["experiments"][name].get("models")
+    where = f"config.experiments.{name}.models"
+    if given is None:
+        return None, None
+    experiments = config["experiments"]
+    if given in experiments:
+        source = experiments[given]
+        if given == name:
+            raise ConfigError(f"{where}: an experiment cannot apply its own models")
+        if source["method"] != experiments[name]["method"]:
+            raise ConfigError(
+                f"{where}: experiment {given!r} runs method {source['method']!r}, not "
+                f"{experiments[name]['method']!r}"
+            )
+        if source.get("models") is not None:
+            raise ConfigError(
+                f"{where}: experiment {given!r} applies models trained elsewhere itself "
+                f"({source['models']!r}); name the experiment that trains them"
+            )
+        return given, None
+    if "/" not in given:
+        raise ConfigError(
+            f"{where}: {given!r} names no experiment of this config ({sorted(experiments)}); a "
+            "folder of trained models needs a '/' (e.g. ./models/ukb_run)"
+        )
+    return None, given.rstrip("/")
+
+
+def _applied(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """The config the settings of ``name`` are read from: an experiment applying models trained
+    elsewhere scores every split unless its settings name ``evaluate_split`` (its cohorts are
+    not, as a rule, the ones the models were fitted on, so no subject of them was seen)."""
+    exp = config["experiments"][name]
+    settings = exp.get("settings") or {}
+    if exp.get("models") is None or "evaluate_split" in settings:
+        return config
+    applied = {**exp, "settings": {**settings, "evaluate_split": "all"}}
+    return {**config, "experiments": {**config["experiments"], name: applied}}
 
 
 def _has_tagged(

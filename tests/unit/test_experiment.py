@@ -129,3 +129,57 @@ def test_truth_reference_needs_a_synthetic_cohort(config: dict) -> None:
     config["experiments"]["myonet_rat"]["reference"] = "truth"
     with pytest.raises(ConfigError, match=r"'truth' is only known for synthetic.*\['mine'\]"):
         resolve(config, "myonet_rat")
+
+
+def _applying(config: dict, models: str, **settings) -> dict:
+    """``config`` with an experiment ``applied`` running myonet_rat's method with ``models``."""
+    source = config["experiments"]["myonet_rat"]
+    config["experiments"]["applied"] = {
+        "method": source["method"],
+        "cohorts": list(source["cohorts"]),
+        "models": models,
+        "settings": settings,
+    }
+    return check_config(config)
+
+
+def test_an_experiment_trains_its_own_models_unless_told(config: dict) -> None:
+    x = resolve(config, "myonet_rat")
+    assert x["trained_by"] is None and x["models_path"] is None
+    assert x["settings"]["evaluate_split"] == "test"
+
+
+def test_models_of_another_experiment_are_applied_to_every_split(config: dict) -> None:
+    x = resolve(_applying(config, "myonet_rat"), "applied")
+    assert x["trained_by"] == "myonet_rat" and x["models_path"] is None
+    assert x["settings"]["evaluate_split"] == "all", "a new cohort: no subject was trained on"
+
+
+def test_a_folder_of_models_is_kept_as_written(config: dict) -> None:
+    x = resolve(_applying(config, "../cluster run/models/ukb_1/", evaluate_split="test"), "applied")
+    assert x["models_path"] == "../cluster run/models/ukb_1" and x["trained_by"] is None
+    assert x["settings"]["evaluate_split"] == "test", "a chosen split is kept"
+
+
+@pytest.mark.parametrize(
+    ("models", "message"),
+    [
+        ("myonet_ratt", r"'myonet_ratt' names no experiment of this config .* needs a '/'"),
+        ("applied", r"an experiment cannot apply its own models"),
+    ],
+)
+def test_models_that_cannot_be_found_are_refused_by_name(
+    config: dict, models: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"config\.experiments\.applied\.models: " + message):
+        resolve(_applying(config, models), "applied")
+
+
+def test_models_of_another_method_or_of_an_applying_experiment_are_refused(config: dict) -> None:
+    config = _applying(config, "tagstrain_ukb")
+    with pytest.raises(ConfigError, match=r"runs method 'tagstrain', not 'myonet'"):
+        resolve(config, "applied")
+    config["experiments"]["applied"]["models"] = "myonet_rat"
+    config["experiments"]["again"] = {**config["experiments"]["applied"], "models": "applied"}
+    with pytest.raises(ConfigError, match=r"'applied' applies models trained elsewhere itself"):
+        resolve(config, "again")

@@ -206,11 +206,25 @@ def experiment_predictions(wildcards):
     ]
 
 
+def models_dir(exp):
+    """The folder of an experiment's trained models: its own, or those it applies (`models:`,
+    another experiment's or a folder of models trained elsewhere)."""
+    x = EXPERIMENTS[exp]
+    if x["models_path"] is not None:
+        return x["models_path"]
+    return f"{RESULTS}/models/{x['trained_by'] or exp}"
+
+
+def model_weights(wildcards):
+    """The best weights of the model a prediction runs."""
+    return f"{models_dir(wildcards.exp)}/{wildcards.model}/best.pt"
+
+
 def predict_needs(wildcards):
     """The best weights of the other models a model's prediction runs (Method.predict_needs)."""
     exp = EXPERIMENTS[wildcards.exp]
     return [
-        f"{RESULTS}/models/{wildcards.exp}/{other}/best.pt"
+        f"{models_dir(wildcards.exp)}/{other}/best.pt"
         for other in METHOD[wildcards.exp].predict_needs(exp, wildcards.model)
     ]
 
@@ -285,11 +299,11 @@ def experiment_eval_tables(wildcards):
 
 
 def experiment_histories(wildcards):
-    return [f"{RESULTS}/models/{wildcards.exp}/{m}/history.tsv" for m in MODELS[wildcards.exp]]
+    return [f"{models_dir(wildcards.exp)}/{m}/history.tsv" for m in MODELS[wildcards.exp]]
 
 
 def experiment_models(wildcards):
-    return [f"{RESULTS}/models/{wildcards.exp}/{m}/model.tsv" for m in MODELS[wildcards.exp]]
+    return [f"{models_dir(wildcards.exp)}/{m}/model.tsv" for m in MODELS[wildcards.exp]]
 
 
 def experiment_first_predictions(wildcards):

@@ -35,7 +35,7 @@ rule train_model:
 rule predict_shard:
     """Predict the evaluation split of one preprocessed shard with one trained model."""
     input:
-        weights=f"{RESULTS}/models/{{exp}}/{{model}}/best.pt",
+        weights=model_weights,
         needs=predict_needs,
         shard=experiment_shard,
         splits=f"{RESULTS}/{{cohort}}/splits.tsv",
