@@ -11,6 +11,7 @@ record. Torch-free, so CPU jobs (evaluation, report) use it without importing to
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +24,8 @@ import pandas as pd
 from myoflow.io.shards import open_shard
 from myoflow.io.tables import read_tsv
 from myoflow.record import SliceRecord
+
+log = logging.getLogger("myoflow.stages")
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -108,6 +111,45 @@ def with_tracked(
         else:
             kept.append(replace(ref, target=target))
     return kept, missing
+
+
+def tracked_targets(
+    experiment: Mapping[str, Any],
+    tracked: Sequence[str | os.PathLike[str]],
+    *refs: list[SampleRef],
+) -> list[list[SampleRef]]:
+    """Each list of ``refs`` (training, validation) with its tracking shard as target when the
+    experiment learns a tracker (``experiment["tracker"]``), unchanged otherwise. A slice the
+    tracker could not follow is left out with a warning naming it (the tracking QC says why);
+    tracking shards given to an experiment whose reference is not a tracker are an error."""
+    tracker = experiment.get("tracker")
+    if not tracker:
+        if tracked:
+            raise ValueError(
+                f"{len(tracked)} tracking shard(s) given, but the reference of experiment "
+                f"{experiment['name']} is {experiment['reference']!r}, not a tracker"
+            )
+        return list(refs)
+    if not tracked:
+        raise ValueError(
+            f"experiment {experiment['name']}: reference {tracker!r} needs the tracking shards"
+        )
+    index = tracked_index(tracked)
+    out = []
+    for split, group in zip(("training", "validation"), refs):
+        kept, missing = with_tracked(group, index)
+        if missing:
+            log.warning(
+                "%s: %d %s slice(s) have no %s reference (not trackable, see the tracking "
+                "QC) and are left out: %s",
+                experiment["name"],
+                len(missing),
+                split,
+                tracker,
+                ", ".join(f"{r.cohort}:{r.key}" for r in missing),
+            )
+        out.append(kept)
+    return out
 
 
 def _cohort_of(group: h5py.Group) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from support.workflow import completed_run, read_tsv, snakemake
 
@@ -48,10 +49,26 @@ TINY_TAGSTRAIN = {
                     "lstm_units": 16,
                 },
             },
-        }
+        },
+        # learns HARP's landmarks, scored against them and against the phantom's truth
+        "tiny_harp": {
+            "method": "tagstrain",
+            "cohorts": ["ukb"],
+            "reference": "harp",
+            "settings": {"compare_trackers": ["sinmod"]},
+        },
+        # applies tiny's trained models: no training of its own, every split predicted
+        "applied": {"method": "tagstrain", "cohorts": ["ukb"], "models": "tiny"},
     },
     "tracking_validation": {"enabled": False},
 }
+# the three experiments build the same networks
+for _name in ("tiny_harp", "applied"):
+    TINY_TAGSTRAIN["experiments"][_name]["settings"] = {
+        **TINY_TAGSTRAIN["experiments"]["tiny"]["settings"],
+        **TINY_TAGSTRAIN["experiments"][_name].get("settings", {}),
+    }
+del TINY_TAGSTRAIN["experiments"]["applied"]["settings"]["evaluate_split"]
 TABLES = ("localisation", "landmark_rmse", "table2_strain", "table3_groups")
 FIGURES = ("fig4_localisation", "fig5_bland_altman", "fig6_example", "tagstrain_training")
 
@@ -103,3 +120,35 @@ def test_figures_and_report(tagstrain_run: Path) -> None:
     run = snakemake(tagstrain_run, "--report", "report.html")
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     assert (tagstrain_run / "report.html").stat().st_size > 10_000
+
+
+def test_a_tracker_reference_is_scored_against_the_truth_too(tagstrain_run: Path) -> None:
+    tables = tagstrain_run / "results" / "experiments" / "tiny_harp" / "tables"
+    table2 = read_tsv(tables / "table2_strain.tsv")
+    assert set(table2["against"]) == {"reference", "truth"}
+    # HARP (the reference) against the truth: the tracker's own εC error, small on this phantom
+    harp = table2[(table2["against"] == "truth") & (table2["method"] == "reference")]
+    assert len(harp) == 10
+    assert (harp.loc[harp["strain"] == "ecc_green", "bias"].abs() < 0.05).all()
+    assert set(table2.loc[table2["against"] == "reference", "method"]) == {
+        "rnncnn",
+        "sinmod",
+        "truth",
+        "zero",
+    }
+    rmse = read_tsv(tables / "landmark_rmse.tsv")
+    assert {("truth", "rnncnn"), ("reference", "truth")} <= set(
+        zip(rmse["against"], rmse["method"])
+    )
+
+
+def test_models_trained_by_another_experiment_are_applied_as_they_are(
+    tagstrain_run: Path,
+) -> None:
+    results = tagstrain_run / "results"
+    assert not (results / "models" / "applied").exists(), "nothing trained"
+    mine = read_tsv(results / "experiments" / "applied" / "tables" / "boxes.tsv")
+    theirs = read_tsv(results / "experiments" / "tiny" / "tables" / "boxes.tsv")
+    assert len(mine) == 16, "every split of the cohort predicted"
+    corners = ["subject", "slice_id", "pred_x1", "pred_y1", "pred_x2", "pred_y2"]
+    pd.testing.assert_frame_equal(mine[corners], theirs[corners])

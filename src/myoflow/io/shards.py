@@ -118,9 +118,10 @@ def write_shard(path: str | os.PathLike[str], records: Iterable[SliceRecord]) ->
     return keys
 
 
-def _read_group(g: h5py.Group) -> SliceRecord:
+def _read_group(g: h5py.Group, without: Iterable[str] = ()) -> SliceRecord:
     meta = json.loads(g.attrs["meta"])
-    arrays = {name: g[name][()] for name in _ARRAYS if name in g}
+    skipped = set(without)
+    arrays = {name: g[name][()] for name in _ARRAYS if name in g and name not in skipped}
     extras = {name: ds[()] for name, ds in g["extras"].items()} if "extras" in g else {}
     return SliceRecord(
         cohort=meta["cohort"],
@@ -172,10 +173,11 @@ def read_subjects(path: str | os.PathLike[str]) -> Iterator[list[SliceRecord]]:
             yield [_read_group(g) for g in h5[subject].values()]
 
 
-def read_record(path: str | os.PathLike[str], key: str) -> SliceRecord:
-    """Read one record by key."""
+def read_record(path: str | os.PathLike[str], key: str, without: Iterable[str] = ()) -> SliceRecord:
+    """Read one record by key; ``without``: arrays left unread (``None`` in the record), e.g. a
+    tracking record's displacement fields when only its landmarks are wanted."""
     with open_shard(path) as h5:
-        return _read_group(h5[key])
+        return _read_group(h5[key], without)
 
 
 def read_displacements(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

@@ -64,20 +64,13 @@ def train_stage(
     from myoflow.core.train.device import pick_device
     from myoflow.methods.myonet.data import DisplacementDataset
     from myoflow.methods.myonet.trainer import TrainSettings, clipping, train
-    from myoflow.samples import select
+    from myoflow.samples import select, tracked_targets
 
     s = experiment["settings"]
     table = read_splits(splits)
     train_refs = select(shards, table, ["train"])
     val_refs = select(shards, table, ["val"])
-    tracker = experiment.get("tracker")
-    if tracker:
-        train_refs, val_refs = _tracked_targets(experiment, tracked, train_refs, val_refs)
-    elif tracked:
-        raise ValueError(
-            f"{len(tracked)} tracking shard(s) given, but the reference of experiment "
-            f"{experiment['name']} is {experiment['reference']!r}, not a tracker"
-        )
+    train_refs, val_refs = tracked_targets(experiment, tracked, train_refs, val_refs)
     if not train_refs:
         raise ValueError(f"{experiment['name']}/{net}: no training slice")
     log.info(
@@ -108,38 +101,6 @@ def train_stage(
         pick_device(device),
         clipped_fraction=clipping(train_data, net),
     )
-
-
-def _tracked_targets(
-    experiment: Mapping[str, Any],
-    tracked: Sequence[str | os.PathLike[str]],
-    *refs: list[Any],
-) -> list[list[Any]]:
-    """Each list of SampleRefs with the tracked displacement as target; untracked slices left
-    out with a warning naming them (see the tracking QC for why)."""
-    from myoflow.samples import tracked_index, with_tracked
-
-    tracker = experiment["tracker"]
-    if not tracked:
-        raise ValueError(
-            f"experiment {experiment['name']}: reference {tracker!r} needs the tracking shards"
-        )
-    index = tracked_index(tracked)
-    out = []
-    for split, group in zip(("training", "validation"), refs):
-        kept, missing = with_tracked(group, index)
-        if missing:
-            log.warning(
-                "%s: %d %s slice(s) have no %s displacement (not trackable, see the tracking "
-                "QC) and are left out: %s",
-                experiment["name"],
-                len(missing),
-                split,
-                tracker,
-                ", ".join(f"{r.cohort}:{r.key}" for r in missing),
-            )
-        out.append(kept)
-    return out
 
 
 def predict_stage(

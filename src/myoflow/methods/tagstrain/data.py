@@ -29,15 +29,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from myoflow.io.shards import read_record
 from myoflow.methods.tagstrain.boxes import Box, BoxCrop
+from myoflow.methods.tagstrain.inputs import reference_record
 from myoflow.methods.tagstrain.slices import (
     acquired_frames,
     landmarks_px,
     tagged_series,
     target_box,
 )
-from myoflow.record import N_LANDMARKS
+from myoflow.record import N_LANDMARKS, SliceRecord
 from myoflow.samples import SampleRef
 
 
@@ -66,6 +66,14 @@ class _Slices(Dataset):
     def __len__(self) -> int:
         return len(self.refs)
 
+    def record(self, index: int) -> SliceRecord:
+        """Sample ``index``'s record, its landmarks the reference it learns (a tracker's when
+        the experiment learns one; ``inputs.usable`` has kept only slices that have it)."""
+        rec, reason = reference_record(self.refs[index])
+        if reason is not None:
+            raise rec.error(reason, "landmarks")
+        return rec
+
 
 class RoiDataset(_Slices):
     """``(ED frame [1, S, S], box corners [4] / S)`` float32 tensors per slice."""
@@ -84,14 +92,13 @@ class RoiDataset(_Slices):
         """The mean target box ``[4]`` over the samples, in the targets' unit (fractions of the
         field of view): where the localisation network starts (``RoiCNN.start_at``)."""
         total = np.zeros(4)
-        for ref in self.refs:
-            rec = read_record(ref.shard, ref.key)
+        for index in range(len(self.refs)):
+            rec = self.record(index)
             total += target_box(rec, self.enlargement).corners / rec.image_shape[1]
         return total / max(len(self.refs), 1)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        ref = self.refs[index]
-        rec = read_record(ref.shard, ref.key)
+        rec = self.record(index)
         image = tagged_series(rec)[0]
         box = target_box(rec, self.enlargement)
         size = image.shape[-1]
@@ -139,15 +146,14 @@ class TrackerDataset(_Slices):
         pixels / crop side, target box without jitter): where the tracker starts
         (``RNNCNN.start_at``). Reads every record once, crops no image."""
         total = np.zeros((2, N_LANDMARKS))
-        for ref in self.refs:
-            rec = read_record(ref.shard, ref.key)
+        for index in range(len(self.refs)):
+            rec = self.record(index)
             crop = BoxCrop(target_box(rec, self.enlargement), self.crop_size, rec.pixel_spacing_mm)
             total += crop.to_crop(landmarks_px(rec)[0]) / self.crop_size
         return total / max(len(self.refs), 1)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        ref = self.refs[index]
-        rec = read_record(ref.shard, ref.key)
+        rec = self.record(index)
         box = self.jittered(target_box(rec, self.enlargement), index)
         crop = BoxCrop(box, self.crop_size, rec.pixel_spacing_mm)
         frames = crop.crop(tagged_series(rec))

@@ -4,11 +4,15 @@ method, per slice of one shard.
 A CPU-only job (torch is not imported). ``experiment`` is the resolved experiment with
 tagstrain's settings. The methods scored on each slice:
 
-* ``reference``: the experiment's reference landmarks (the phantom's truth or the cohort's own);
+* ``reference``: the experiment's reference landmarks (the phantom's truth, the cohort's own,
+  or the learnt tracker's: ``reference: harp`` or ``sinmod``);
+* ``truth`` or ``provided``, with a tracker reference only: the record's own landmarks, scored as
+  a method against the tracker and as a second reference (``against``) for every method, so
+  that the phantom shows what learning a tracker costs against the exact motion;
 * ``rnncnn``: the fully automatic prediction (localised, cropped, tracked, mapped back);
-* ``harp``, ``sinmod`` (``compare_trackers``): the tag trackers, seeded at the record's ED
-  landmarks, tracked on the crop profile and mapped onto the field of view, paper 003's
-  "uncorrected registration" rows;
+* ``harp``, ``sinmod`` (``compare_trackers``, less a tracker that is the reference): the tag
+  trackers, seeded at the record's ED landmarks, tracked on the crop profile and mapped onto
+  the field of view, paper 003's "uncorrected registration" rows;
 * ``zero``: the ED reference landmarks held still over the cycle, the trivial baseline every
   position error is shown next to (its strain is zero by construction).
 
@@ -29,12 +33,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from myoflow.io.shards import read_record, read_shard, shard_keys
+from myoflow.io.shards import read_shard, shard_keys
 from myoflow.methods.tagstrain.boxes import Box, iou
 from myoflow.methods.tagstrain.inputs import STAGE, box_flags, excluded_row, problem
 from myoflow.methods.tagstrain.settings import TRACKER
 from myoflow.methods.tagstrain.slices import acquired_frames, landmarks_px, target_box
-from myoflow.methods.tagstrain.tracked import crop_to_fov_mm, frame_mismatch
+from myoflow.methods.tagstrain.tracked import tracked_landmarks, with_reference
 from myoflow.metrics.landmarks import frame_errors
 from myoflow.qc import qc_rows_from_flags, qc_table
 from myoflow.record import SLICE_POSITIONS, SliceRecord
@@ -46,6 +50,7 @@ from myoflow.tables import (
     LANDMARK_TRACKING_ERRORS,
     REFERENCE,
     ROI_BOXES,
+    TRUTH,
     ZERO,
 )
 
@@ -54,6 +59,8 @@ PathLike = str | os.PathLike[str]
 BOX_EXTRA = "roi_box"
 #: The ``method`` name of the tracker's prediction.
 PREDICTED = TRACKER
+#: The ``method`` name of a cohort's own landmarks when a tracker is the reference.
+PROVIDED = "provided"
 
 
 def box_row(rec: SliceRecord, predicted: Box, enlargement: float) -> dict[str, Any]:
@@ -101,9 +108,14 @@ def evaluate_record(
     predicted: SliceRecord,
     box: Box,
     tracked: Mapping[str, np.ndarray] | None = None,
+    own: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """The box row, landmark errors and strain curves of one slice; ``tracked``: the compared
-    trackers' landmarks on this record's field of view, by tracker (``tracked.crop_to_fov_mm``)."""
+    """The box row, landmark errors and strain curves of one slice. ``rec`` holds the
+    reference landmarks (a tracker's when the experiment learns one, ``tracked.with_reference``);
+    ``tracked``: the compared trackers' landmarks on this record's field of view, by tracker;
+    ``own``: with a tracker reference, the record's own landmarks (the phantom's truth, or the
+    cohort's), scored as a method and as a second reference every method is also scored
+    against."""
     if rec.landmarks is None:
         raise rec.error(
             "evaluation needs the reference landmarks (none in the record)", "landmarks"
@@ -112,21 +124,24 @@ def evaluate_record(
         raise rec.error("the prediction holds no landmarks of the record's shape")
     ids = slice_columns(experiment, rec, split)
     reference = np.asarray(rec.landmarks, dtype=np.float64)
+    own_label = None if own is None else own_method(experiment, rec)
     methods = {
         REFERENCE: reference,
         PREDICTED: np.asarray(predicted.landmarks, dtype=np.float64),
         **{name: np.asarray(marks, dtype=np.float64) for name, marks in (tracked or {}).items()},
+        **({} if own_label is None else {own_label: np.asarray(own, dtype=np.float64)}),
         ZERO: np.repeat(reference[:1], rec.n_frames, axis=0),
     }
     acquired = acquired_frames(rec)
     frames = np.flatnonzero(acquired)
     errors = []
-    for method in [m for m in methods if m != REFERENCE]:
-        table = frame_errors(methods[method], reference, acquired)
-        table = table[table["region"] == "slice"]
-        table.insert(0, "against", REFERENCE)
-        table.insert(0, "method", method)
-        errors.append(table)
+    for against in [REFERENCE, *([] if own_label is None else [own_label])]:
+        for method in [m for m in methods if m != against]:
+            table = frame_errors(methods[method], methods[against], acquired)
+            table = table[table["region"] == "slice"]
+            table.insert(0, "against", against)
+            table.insert(0, "method", method)
+            errors.append(table)
     error_table = pd.concat(errors, ignore_index=True)
     error_table["time_ms"] = np.asarray(rec.frame_times_ms, float)[error_table["frame"]]
     error_table["rmse_px"] = error_table["rmse_mm"] / float(np.mean(rec.pixel_spacing_mm))
@@ -143,25 +158,26 @@ def evaluate_record(
     )
 
 
+def own_method(experiment: Mapping[str, Any], rec: SliceRecord) -> str:
+    """The ``method`` name of a record's own landmarks when a tracker is the reference:
+    ``truth`` on a phantom, ``provided`` on a cohort that brought its own."""
+    return TRUTH if experiment["synthetic"].get(rec.cohort, False) else PROVIDED
+
+
 def _compared(
     rec: SliceRecord,
     tracked: Mapping[str, tuple[PathLike, set[str]]],
     qc: list[dict[str, Any]],
 ) -> dict[str, np.ndarray]:
     """Each compared tracker's landmarks of ``rec`` on its field of view; a tracker that could
-    not follow the slice, or whose frames are other phases, is a ``flagged`` QC row. The
-    tracking shards hold displacement fields besides the landmarks, so only ``rec``'s own
-    tracked record is read, not the whole shard; ``tracked`` maps a tracker to its shard and the
-    keys it holds."""
+    not follow the slice, or whose frames are other phases, is a ``flagged`` QC row. Only
+    ``rec``'s own tracked landmarks are read, not the shard's displacement fields; ``tracked``
+    maps a tracker to its shard and the keys it holds."""
     out = {}
     for tracker, (path, keys) in tracked.items():
-        crop = read_record(path, rec.key) if rec.key in keys else None
-        if crop is None or crop.landmarks is None:
-            reason: str | None = "not tracked (the tracking QC says why)"
-        else:
-            reason = frame_mismatch(crop, rec)
-        if reason is None and crop is not None:
-            out[tracker] = crop_to_fov_mm(crop.landmarks, crop, rec)
+        marks, reason = tracked_landmarks(path if rec.key in keys else None, rec)
+        if marks is not None:
+            out[tracker] = marks
         else:
             qc += qc_rows_from_flags(rec, [f"{tracker}_not_compared:{reason}"], STAGE)
     return out
@@ -184,12 +200,15 @@ def evaluate_stage(
     boxes = {rec.key: rec.extras[BOX_EXTRA] for rec in read_shard(roi_predictions)}
     predicted = {rec.key: rec for rec in read_shard(tracker_predictions)}
     by_tracker = {Path(p).parent.name: (p, set(shard_keys(p))) for p in tracked}
+    learnt = experiment.get("tracker")
+    reference_shard = by_tracker.pop(learnt) if learnt else None
     rows, errors, curves, qc = [], [], [], []
     for rec in read_shard(shard):
         split = lookup.get((rec.cohort, rec.subject))
         if split not in wanted:
             continue
-        reason = problem(rec, need_landmarks=True)
+        scored, own, reason = _reference(rec, reference_shard)
+        reason = reason or problem(scored, need_landmarks=True)
         if reason is None and (rec.key not in predicted or rec.key not in boxes):
             reason = "no prediction (see the prediction job's log)"
         if reason is not None:
@@ -197,11 +216,12 @@ def evaluate_stage(
             continue
         row, error, curve = evaluate_record(
             experiment,
-            rec,
+            scored,
             str(split),
             predicted[rec.key],
             Box.from_corners(boxes[rec.key]),
             _compared(rec, by_tracker, qc),
+            own,
         )
         qc += box_flags(rec, row["landmarks_inside"])
         rows.append(row)
@@ -213,6 +233,21 @@ def evaluate_stage(
         "strain_curves": _concat(curves, LANDMARK_STRAIN_CURVES),
         "qc": qc_table(qc),
     }
+
+
+def _reference(
+    rec: SliceRecord, reference_shard: tuple[PathLike, set[str]] | None
+) -> tuple[SliceRecord, np.ndarray | None, str | None]:
+    """``(record scored, its own landmarks, why it cannot be scored)``: the record itself when
+    its landmarks are the reference, else the record with the learnt tracker's landmarks (from
+    ``reference_shard``: the shard and its keys), its own landmarks kept aside."""
+    if reference_shard is None:
+        return rec, None, None
+    path, keys = reference_shard
+    scored, reason = with_reference(rec, path if rec.key in keys else None)
+    if scored is None:
+        return rec, None, reason
+    return scored, rec.landmarks, None
 
 
 def _concat(tables: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

@@ -26,6 +26,7 @@ import numpy as np
 
 from myoflow.io.shards import read_record
 from myoflow.methods.tagstrain.slices import acquired_frames, landmarks_px
+from myoflow.methods.tagstrain.tracked import with_reference
 from myoflow.qc import qc_row_from_error, qc_rows_from_flags
 from myoflow.record import N_LANDMARKS, SliceRecord
 from myoflow.samples import SampleRef
@@ -75,12 +76,23 @@ def box_flags(rec: SliceRecord, landmarks_inside: float) -> list[dict[str, Any]]
     return qc_rows_from_flags(rec, [flag], STAGE)
 
 
+def reference_record(ref: SampleRef) -> tuple[SliceRecord, str | None]:
+    """``ref``'s record with the landmarks it learns (a tracker's when ``ref.target`` names a
+    tracking shard) and why it cannot be used (None when it can)."""
+    rec = read_record(ref.shard, ref.key)
+    if ref.target is None:
+        return rec, None
+    scored, reason = with_reference(rec, ref.target)
+    return (rec, reason) if scored is None else (scored, None)
+
+
 def usable(refs: Sequence[SampleRef], need_landmarks: bool) -> list[SampleRef]:
-    """The samples whose record passes ``problem``; each refusal is logged with its file."""
+    """The samples whose record (with its reference landmarks) passes ``problem``; each refusal
+    is logged with its file."""
     kept = []
     for ref in refs:
-        rec = read_record(ref.shard, ref.key)
-        reason = problem(rec, need_landmarks)
+        rec, reason = reference_record(ref)
+        reason = reason or problem(rec, need_landmarks)
         if reason is None:
             kept.append(ref)
         else:

@@ -7,6 +7,12 @@ is the fully automatic pipeline (localise on ED with the ``roi`` model, crop, tr
 millimetres), so it needs the ``roi`` weights (``predict_needs``); the ``roi`` prediction alone
 gives the localisation accuracy.
 
+The reference (``reference:``) is the landmarks the tracker learns and every method is scored
+against: the phantom's (``truth``), the cohort's own (``provided``), or a tag tracker's
+(``harp``, ``sinmod``: tracked on the LV crop and mapped onto the field of view, as paper 003
+learned a registration tool's output). With a tracker reference, the records' own landmarks, where
+they have them, are scored as a method too and every method is also scored against them.
+
 Torch-free at import: the parse step builds the targets from here. The stages import their
 modules when a job runs them.
 """
@@ -16,15 +22,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from myoflow.errors import ConfigError
 from myoflow.methods.base import Method, Path, TrainingData, one_input
 from myoflow.methods.tagstrain.settings import ROI, TRACKER, TagStrainSettings
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: References the tracker can learn from: landmarks held by the records themselves.
-REFERENCES = ("truth", "provided")
 
 
 class TagStrain(Method):
@@ -41,20 +43,6 @@ class TagStrain(Method):
         "fig6_example",
         "tagstrain_training",
     )
-
-    def settings(self, config: Mapping[str, Any], name: str) -> dict[str, Any]:
-        """Defaults filled; the reference checked: the tracker learns landmarks, which the
-        records of a phantom (``truth``) or of a cohort with landmark files (``provided``)
-        hold."""
-        settings = super().settings(config, name)
-        reference = config["experiments"][name].get("reference", "truth")
-        if reference not in REFERENCES:
-            raise ConfigError(
-                f"config.experiments.{name}.reference: tagstrain learns the records' own "
-                f"landmarks ({list(REFERENCES)}); learning a tracker's ({reference!r}) is not "
-                "built yet (settings.compare_trackers scores the trackers beside the networks)"
-            )
-        return settings
 
     def models(self, experiment: Mapping[str, Any]) -> list[str]:
         return [ROI, TRACKER]
@@ -83,7 +71,7 @@ class TagStrain(Method):
     ) -> None:
         from myoflow.methods.tagstrain.stages import train_stage
 
-        train_stage(experiment, model, data.shards, data.splits, out_dir, device)
+        train_stage(experiment, model, data.shards, data.splits, out_dir, device, data.tracked)
 
     def predict(
         self,

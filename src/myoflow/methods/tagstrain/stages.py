@@ -35,7 +35,7 @@ from myoflow.methods.tagstrain.trainer import (
     tracker_config,
 )
 from myoflow.record import SliceRecord
-from myoflow.samples import evaluated_splits, read_splits, select, split_of
+from myoflow.samples import evaluated_splits, read_splits, select, split_of, tracked_targets
 
 log = logging.getLogger("myoflow.stages")
 
@@ -87,12 +87,20 @@ def train_stage(
     splits: Sequence[PathLike],
     out_dir: PathLike,
     device: str | None = None,
+    tracked: Sequence[PathLike] = (),
 ) -> None:
-    """Train ``roi`` or ``rnncnn`` on the training split, selecting on the validation split."""
+    """Train ``roi`` or ``rnncnn`` on the training split, selecting on the validation split.
+
+    With a tracker reference the landmarks learnt are the tracker's (``tracked``: the tracking
+    shards of every cohort shard), mapped onto the field of view; a slice the tracker could not
+    follow, or tracked at other phases, is left out and named in the log."""
     settings = experiment["settings"]
     table = read_splits(splits)
-    train_refs = usable(select(shards, table, ["train"]), need_landmarks=True)
-    val_refs = usable(select(shards, table, ["val"]), need_landmarks=True)
+    train_refs, val_refs = tracked_targets(
+        experiment, tracked, select(shards, table, ["train"]), select(shards, table, ["val"])
+    )
+    train_refs = usable(train_refs, need_landmarks=True)
+    val_refs = usable(val_refs, need_landmarks=True)
     frames, size = _shape(shards, train_refs)
     seed = int(settings["seed"])
     dev = pick_device(device)

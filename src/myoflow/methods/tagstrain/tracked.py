@@ -11,12 +11,19 @@ resampling (``temporal: resample``) while the fov profile keeps the first frames
 two agree only where the series was acquired with that many frames already (UK Biobank: 20). Where
 they do not, frame t of one is another cardiac phase than frame t of the other, and the slice is
 left out with the reason rather than compared at the wrong phase.
+
+The same landmarks are the reference of an experiment that learns a tracker (``reference: harp``
+or ``sinmod``, the way paper 003 learned a registration tool's output): ``tracked_landmarks``
+reads them for training and for scoring.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
+from myoflow.io.shards import read_record
 from myoflow.preprocess.fov import FovTransform
 from myoflow.preprocess.spatial import CropTransform
 from myoflow.record import SliceRecord
@@ -53,3 +60,36 @@ def crop_to_fov_mm(
         np.asarray(landmarks_mm, dtype=np.float64), axis=1
     )
     return FovTransform.from_record(fov_rec).to_fov_mm(source, axis=1)
+
+
+#: Arrays of a tracking record that the landmarks do not need (the displacement fields are most
+#: of its bytes).
+_UNNEEDED = ("cine", "tagged", "mask", "displacement")
+NOT_TRACKED = "not tracked (the tracking QC says why)"
+
+
+def tracked_landmarks(
+    tracked: str | os.PathLike[str] | None, fov_rec: SliceRecord
+) -> tuple[np.ndarray | None, str | None]:
+    """``(landmarks [T, 2, 168] on fov_rec's field of view in mm, None)`` from the tracking shard
+    ``tracked``, or ``(None, why not)``: no shard holds the slice, the tracker could not follow
+    it, or its frames are other phases (``frame_mismatch``)."""
+    crop = None if tracked is None else read_record(tracked, fov_rec.key, without=_UNNEEDED)
+    if crop is None or crop.landmarks is None:
+        return None, NOT_TRACKED
+    reason = frame_mismatch(crop, fov_rec)
+    if reason is not None:
+        return None, reason
+    return crop_to_fov_mm(crop.landmarks, crop, fov_rec), None
+
+
+def with_reference(
+    rec: SliceRecord, tracked: str | os.PathLike[str] | None
+) -> tuple[SliceRecord | None, str | None]:
+    """``(rec with the tracker's landmarks as its own, None)``, or ``(None, why not)``: the
+    record a tracker-reference experiment trains on and scores against. The image, the mask and
+    the RV insertion points stay the record's."""
+    marks, reason = tracked_landmarks(tracked, rec)
+    if marks is None:
+        return None, f"no tracker reference: {reason}"
+    return rec.replace(landmarks=marks), None

@@ -12,7 +12,9 @@ import pytest
 
 from myoflow.io.shards import read_shard, write_shard
 from myoflow.io.tables import read_tsv
+from myoflow.methods.tagstrain.data import TrackerDataset
 from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, evaluate_stage
+from myoflow.methods.tagstrain.inputs import usable
 from myoflow.methods.tagstrain.method import METHOD
 from myoflow.methods.tagstrain.settings import ROI, TRACKER
 from myoflow.methods.tagstrain.stages import predict_stage, train_stage, usable_box
@@ -20,6 +22,7 @@ from myoflow.metrics.landmarks import frame_errors
 from myoflow.phantom.cohort import generate, plan
 from myoflow.preprocess.fov import fov_profile_record
 from myoflow.preprocess.pipeline import preprocess_record
+from myoflow.samples import select, tracked_targets
 from myoflow.strain.landmark_strain import slice_strain
 
 FRAMES = 8
@@ -199,11 +202,7 @@ def test_a_compared_trackers_landmarks_come_back_onto_the_field_of_view(
     """A "tracker" whose landmarks on the crop profile are the truth scores zero error once
     mapped onto the field of view; a slice it did not track is a flagged QC row."""
     shard, splits = cohort
-    cfg = {"species": "human", "seed": 4, "subjects": 4, "slices": ["mid"], "frames": FRAMES}
-    crops = [preprocess_record(generate(s), {"size": 64, "frames": FRAMES}) for s in plan("h", cfg)]
-    tracked = tmp_path / "harp" / "shard-000.h5"
-    tracked.parent.mkdir()
-    write_shard(tracked, crops)
+    tracked = _shifted_tracker(tmp_path, (0.0, 0.0), leave_out="")
     untracked = tmp_path / "sinmod" / "shard-000.h5"
     untracked.parent.mkdir()
     write_shard(untracked, [])
@@ -233,3 +232,74 @@ def test_a_compared_trackers_landmarks_come_back_onto_the_field_of_view(
 )
 def test_a_predicted_box_is_made_usable(corners: list[float], expected: list[float]) -> None:
     assert list(usable_box(np.array(corners), 128).corners) == pytest.approx(expected)
+
+
+def _shifted_tracker(tmp_path: Path, shift_mm: tuple[float, float], leave_out: str) -> Path:
+    """A "harp" tracking shard whose landmarks are the truth moved by ``shift_mm`` (x, y) in
+    every frame, without the slice of subject ``leave_out`` (not trackable)."""
+    cfg = {"species": "human", "seed": 4, "subjects": 4, "slices": ["mid"], "frames": FRAMES}
+    crops = [preprocess_record(generate(s), {"size": 64, "frames": FRAMES}) for s in plan("h", cfg)]
+    moved = [
+        r.replace(landmarks=r.landmarks + np.array(shift_mm, np.float32)[None, :, None])
+        for r in crops
+        if r.subject != leave_out
+    ]
+    tracked = tmp_path / "harp" / "shard-000.h5"
+    tracked.parent.mkdir()
+    write_shard(tracked, moved)
+    return tracked
+
+
+def test_a_tracker_reference_is_learnt_and_scored_with_the_truth_beside_it(
+    cohort: tuple[Path, Path], trained: Path, tmp_path: Path
+) -> None:
+    """``reference: harp``: the tracker's landmarks (here the truth moved by 3, 4 mm) are what
+    the tracker learns and every method is scored against; the phantom's own landmarks become
+    the method ``truth``, 5 mm from the reference in every frame with the same strain (a
+    translation strains nothing), and every method is scored against them too."""
+    shard, splits = cohort
+    tracked = _shifted_tracker(tmp_path, (3.0, 4.0), leave_out="h-s0001")
+    exp = {**_experiment(), "reference": "harp", "tracker": "harp", "synthetic": {"h": True}}
+
+    train, val = tracked_targets(
+        exp,
+        [tracked],
+        select([shard], read_tsv(splits), ["train"]),
+        select([shard], read_tsv(splits), ["val"]),
+    )
+    assert [r.key for r in train] == ["h-s0002/mid"] and len(val) == 1  # s0001: not tracked
+    data = TrackerDataset(usable(train, need_landmarks=True), 0.6, 32)
+    (own,) = [r for r in read_shard(shard) if r.subject == "h-s0002"]
+    np.testing.assert_allclose(
+        data.record(0).landmarks - own.landmarks,
+        np.broadcast_to([[3.0], [4.0]], own.landmarks.shape),
+        atol=1e-4,
+    )
+
+    roi, tracker = tmp_path / "roi.h5", tmp_path / "tracker.h5"
+    evaluated = {**exp, "settings": {**exp["settings"], "evaluate_split": "all"}}
+    predict_stage(evaluated, trained / ROI / "best.pt", None, shard, splits, roi, "cpu")
+    predict_stage(
+        evaluated,
+        trained / ROI / "best.pt",
+        trained / TRACKER / "best.pt",
+        shard,
+        splits,
+        tracker,
+        "cpu",
+    )
+    tables = evaluate_stage(evaluated, shard, splits, roi, tracker, [tracked])
+    errors = tables["landmark_errors"]
+    truth = errors[(errors["method"] == "truth") & (errors["against"] == "reference")]
+    assert len(truth) == 3 * FRAMES and np.allclose(truth["rmse_mm"], 5.0, atol=1e-4)
+    assert set(errors.loc[errors["against"] == "truth", "method"]) == {
+        "reference",
+        "rnncnn",
+        "zero",
+    }
+    curves = tables["strain_curves"].set_index(["subject", "segment", "frame", "method"])
+    whole = curves.xs(0, level="segment")["ecc_green"].unstack("method")
+    np.testing.assert_allclose(whole["truth"], whole["reference"], atol=1e-5)
+    (row,) = tables["qc"].to_dict("records")  # the untracked slice: left out, with the reason
+    assert (row["subject"], row["status"]) == ("h-s0001", "excluded")
+    assert "no tracker reference: not tracked" in row["reason"]
