@@ -55,6 +55,7 @@ rule tagstrain_figures:
         histories=experiment_histories,
         shards=experiment_first_shard,
         predictions=experiment_first_predictions,
+        tracked=experiment_first_tracked,
     output:
         **{
             name: report(
@@ -88,4 +89,5 @@ rule tagstrain_figures:
         "python {params.script} --experiment {params.experiment:q} --stage figures"
         " --input boxes {input.boxes} --input curves {input.curves}"
         " --input histories {input.histories} --input shards {input.shards}"
-        " --input predictions {input.predictions} --out-dir {params.out_dir} 2> {log}"
+        " --input predictions {input.predictions} --input tracked {input.tracked}"
+        " --out-dir {params.out_dir} 2> {log}"

@@ -105,6 +105,14 @@ def new_figure(width_in: float, height_in: float) -> Figure:
     return Figure(figsize=(width_in, height_in), layout="constrained")
 
 
+def note_figure(text: str, stem: str | Path) -> None:
+    """A figure that says why it has nothing to draw (a cohort without the reference a plot
+    compares with), so that the report shows the reason where the plot would be."""
+    fig = new_figure(5.0, 1.6)
+    fig.text(0.5, 0.5, text, ha="center", va="center", wrap=True, fontsize="medium")
+    save_figure(fig, stem)
+
+
 def save_figure(fig: Figure, stem: str | Path) -> None:
     """Write ``<stem>.png`` (150 dpi) and ``<stem>.svg`` atomically, then close ``fig``.
 

@@ -50,6 +50,7 @@ from myoflow.tables import (
     LANDMARK_TRACKING_ERRORS,
     REFERENCE,
     ROI_BOXES,
+    SLICE_ID,
     TRUTH,
     ZERO,
 )
@@ -61,26 +62,39 @@ BOX_EXTRA = "roi_box"
 PREDICTED = TRACKER
 #: The ``method`` name of a cohort's own landmarks when a tracker is the reference.
 PROVIDED = "provided"
+#: The QC flag of a slice of a cohort without reference landmarks: its strain is the
+#: prediction's (Table 3 counts it), but no accuracy is measured on it.
+UNSCORED = "no_reference_landmarks:strain predicted, accuracy not measured"
 
 
 def box_row(rec: SliceRecord, predicted: Box, enlargement: float) -> dict[str, Any]:
     """The localisation scores of one slice: target and predicted corners, IoU, and the share
     of the reference's ED landmarks the predicted box holds (a box that cuts the myocardium
-    off loses landmarks whatever its IoU)."""
-    target = target_box(rec, enlargement)
-    row = {f"target_{c}": v for c, v in zip(("x1", "y1", "x2", "y2"), target.corners)}
-    row.update({f"pred_{c}": v for c, v in zip(("x1", "y1", "x2", "y2"), predicted.corners)})
-    row["iou"] = float(iou(target.corners, predicted.corners))
+    off loses landmarks whatever its IoU); NaN where the record has neither mask nor
+    landmarks."""
+    corners = ("x1", "y1", "x2", "y2")
+    if rec.mask is None and rec.landmarks is None:  # nothing to draw a target from
+        row = {f"target_{c}": np.nan for c in corners}
+        row["iou"] = np.nan
+    else:
+        target = target_box(rec, enlargement)
+        row = {f"target_{c}": v for c, v in zip(corners, target.corners)}
+        row["iou"] = float(iou(target.corners, predicted.corners))
+    row.update({f"pred_{c}": v for c, v in zip(corners, predicted.corners)})
     inside = predicted.contains(landmarks_px(rec)[0]) if rec.landmarks is not None else None
     row["landmarks_inside"] = float(np.mean(inside)) if inside is not None else np.nan
     return row
 
 
 def strain_curves(
-    landmarks: Mapping[str, np.ndarray], rec: SliceRecord, frames: np.ndarray
+    landmarks: Mapping[str, np.ndarray],
+    rec: SliceRecord,
+    frames: np.ndarray,
+    es_from: str = REFERENCE,
 ) -> pd.DataFrame:
     """Slice and AHA-segment landmark strain of each method over the acquired ``frames``, with
-    the reference ES frame they are all read at (``es_frame``)."""
+    the ES frame they are all read at (``es_frame``): the record's, else the frame of the most
+    negative global circumferential strain of method ``es_from``."""
     tables = []
     for method, marks in landmarks.items():
         kept = marks[frames]
@@ -94,7 +108,7 @@ def strain_curves(
     curves = pd.concat(tables, ignore_index=True)
     es = rec.es_frame
     if es is None or es not in frames:
-        es = es_frame_of(curves[curves["method"] == REFERENCE])
+        es = es_frame_of(curves[curves["method"] == es_from])
     curves["es_frame"] = int(es)
     times = np.asarray(rec.frame_times_ms, dtype=float)
     curves["time_ms"] = times[curves["frame"].to_numpy()]
@@ -111,41 +125,34 @@ def evaluate_record(
     own: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """The box row, landmark errors and strain curves of one slice. ``rec`` holds the
-    reference landmarks (a tracker's when the experiment learns one, ``tracked.with_reference``);
-    ``tracked``: the compared trackers' landmarks on this record's field of view, by tracker;
-    ``own``: with a tracker reference, the record's own landmarks (the phantom's truth, or the
-    cohort's), scored as a method and as a second reference every method is also scored
+    reference landmarks (a tracker's when the experiment learns one, ``tracked.with_reference``),
+    or none on a cohort that brought none: then the slice's strain is the prediction's and the
+    compared trackers', read at the record's ES frame or the prediction's, and no error is
+    measured. ``tracked``: the compared trackers' landmarks on this record's field of view, by
+    tracker; ``own``: with a tracker reference, the record's own landmarks (the phantom's truth,
+    or the cohort's), scored as a method and as a second reference every method is also scored
     against."""
-    if rec.landmarks is None:
-        raise rec.error(
-            "evaluation needs the reference landmarks (none in the record)", "landmarks"
-        )
-    if predicted.landmarks is None or predicted.landmarks.shape != rec.landmarks.shape:
-        raise rec.error("the prediction holds no landmarks of the record's shape")
+    if predicted.landmarks is None or predicted.landmarks.shape[0] != rec.n_frames:
+        raise rec.error("the prediction holds no landmarks of the record's frames")
     ids = slice_columns(experiment, rec, split)
-    reference = np.asarray(rec.landmarks, dtype=np.float64)
     own_label = None if own is None else own_method(experiment, rec)
     methods = {
-        REFERENCE: reference,
         PREDICTED: np.asarray(predicted.landmarks, dtype=np.float64),
         **{name: np.asarray(marks, dtype=np.float64) for name, marks in (tracked or {}).items()},
-        **({} if own_label is None else {own_label: np.asarray(own, dtype=np.float64)}),
-        ZERO: np.repeat(reference[:1], rec.n_frames, axis=0),
     }
+    if rec.landmarks is not None:
+        reference = np.asarray(rec.landmarks, dtype=np.float64)
+        methods = {
+            REFERENCE: reference,
+            **methods,
+            **({} if own_label is None else {own_label: np.asarray(own, dtype=np.float64)}),
+            ZERO: np.repeat(reference[:1], rec.n_frames, axis=0),
+        }
     acquired = acquired_frames(rec)
     frames = np.flatnonzero(acquired)
-    errors = []
-    for against in [REFERENCE, *([] if own_label is None else [own_label])]:
-        for method in [m for m in methods if m != against]:
-            table = frame_errors(methods[method], methods[against], acquired)
-            table = table[table["region"] == "slice"]
-            table.insert(0, "against", against)
-            table.insert(0, "method", method)
-            errors.append(table)
-    error_table = pd.concat(errors, ignore_index=True)
-    error_table["time_ms"] = np.asarray(rec.frame_times_ms, float)[error_table["frame"]]
-    error_table["rmse_px"] = error_table["rmse_mm"] / float(np.mean(rec.pixel_spacing_mm))
-    curves = strain_curves(methods, rec, frames)
+    references = [m for m in (REFERENCE, own_label) if m in methods]
+    error_table = _errors(methods, references, acquired, rec)
+    curves = strain_curves(methods, rec, frames, REFERENCE if references else PREDICTED)
     enlargement = float(experiment["settings"]["roi"]["enlargement"])
     box_values = {**ids, **box_row(rec, box, enlargement)}
     for table in (error_table, curves):
@@ -156,6 +163,30 @@ def evaluate_record(
         error_table[LANDMARK_TRACKING_ERRORS],
         curves[LANDMARK_STRAIN_CURVES],
     )
+
+
+def _errors(
+    methods: Mapping[str, np.ndarray],
+    references: Sequence[str],
+    acquired: np.ndarray,
+    rec: SliceRecord,
+) -> pd.DataFrame:
+    """Whole-slice landmark errors per acquired frame of every method against each of
+    ``references`` (an empty table when there is none), in mm and in image pixels."""
+    errors = []
+    for against in references:
+        for method in [m for m in methods if m != against]:
+            table = frame_errors(methods[method], methods[against], acquired)
+            table = table[table["region"] == "slice"]
+            table.insert(0, "against", against)
+            table.insert(0, "method", method)
+            errors.append(table)
+    if not errors:
+        return pd.DataFrame(columns=[c for c in LANDMARK_TRACKING_ERRORS if c not in SLICE_ID])
+    error_table = pd.concat(errors, ignore_index=True)
+    error_table["time_ms"] = np.asarray(rec.frame_times_ms, float)[error_table["frame"]]
+    error_table["rmse_px"] = error_table["rmse_mm"] / float(np.mean(rec.pixel_spacing_mm))
+    return error_table
 
 
 def own_method(experiment: Mapping[str, Any], rec: SliceRecord) -> str:
@@ -208,12 +239,15 @@ def evaluate_stage(
         if split not in wanted:
             continue
         scored, own, reason = _reference(rec, reference_shard)
-        reason = reason or problem(scored, need_landmarks=True)
+        unscored = reason is None and scored.landmarks is None
+        reason = reason or problem(scored, need_landmarks=not unscored)
         if reason is None and (rec.key not in predicted or rec.key not in boxes):
             reason = "no prediction (see the prediction job's log)"
         if reason is not None:
             qc.append(excluded_row(rec, reason))
             continue
+        if unscored:
+            qc += qc_rows_from_flags(rec, [UNSCORED], STAGE)
         row, error, curve = evaluate_record(
             experiment,
             scored,

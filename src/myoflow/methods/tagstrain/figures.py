@@ -261,8 +261,8 @@ class SliceExample:
     title: str
     image_ed: np.ndarray
     image_es: np.ndarray
-    reference_ed: np.ndarray
-    reference_es: np.ndarray
+    reference_ed: np.ndarray | None
+    reference_es: np.ndarray | None
     predicted_ed: np.ndarray
     predicted_es: np.ndarray
     curves: pd.DataFrame
@@ -273,20 +273,41 @@ class SliceExample:
         for name in ("image_ed", "image_es"):
             if np.ndim(getattr(self, name)) != 2:
                 raise ValueError(f"SliceExample {name} must be 2-D")
+        if (self.reference_ed is None) != (self.reference_es is None):
+            raise ValueError("SliceExample: give both reference frames or neither")
         for name in ("reference_ed", "reference_es", "predicted_ed", "predicted_es"):
+            if getattr(self, name) is None:
+                continue
             shape = np.shape(getattr(self, name))
             if len(shape) != 2 or shape[0] != 2:
                 raise ValueError(f"SliceExample {name} must be [2, N], got {shape}")
         require_columns(self.curves, ["method", "time_ms", *_BA_STRAINS], "SliceExample curves")
-        for needed in (REFERENCE, self.method):
+        for needed in self.methods:
             if not (self.curves["method"] == needed).any():
                 raise ValueError(f"SliceExample curves have no rows for {needed!r}")
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods drawn: the reference (when the slice has one) and the method."""
+        return (self.method,) if self.reference_ed is None else (REFERENCE, self.method)
 
 
 def pick_example_slice(curves: pd.DataFrame, method: str) -> tuple[str, str, str]:
     """``(cohort, subject, slice_id)`` of a typical slice for Fig. 6: among mid-ventricular
     slices (all slices if none is mid), the one at the lower median of the ES ``ecc_green``
-    error |method − reference|, ties broken by the slice identity."""
+    error |method − reference|, ties broken by the slice identity; without a reference (a
+    cohort that brought no landmarks), at the lower median of the method's own ES εC."""
+    if not (curves["method"] == REFERENCE).any():
+        es = curves[
+            (curves["method"] == method)
+            & (curves["segment"] == 0)
+            & (curves["frame"] == curves["es_frame"])
+        ]
+        if es.empty:
+            raise ValueError(f"pick_example_slice: no ES whole-slice rows for {method!r}")
+        mid = es[es["position"] == "mid"]
+        row = _lower_median_row(mid if not mid.empty else es, "ecc_green")
+        return str(row["cohort"]), str(row["subject"]), str(row["slice_id"])
     es = _es_whole_slice(curves, method)
     paired = pair_with_reference(es, "ecc_green", "method", REFERENCE, _PAIR_ON, by=["position"])
     paired = paired.assign(error=(paired[METHOD_VALUE] - paired[REFERENCE_VALUE]).abs())
@@ -300,8 +321,9 @@ def pick_example_slice(curves: pd.DataFrame, method: str) -> tuple[str, str, str
 
 def fig_example_slice(example: SliceExample, stem: str | Path) -> None:
     """Paper 003 Fig. 6: ED and ES images with the reference and predicted landmarks (top), the
-    whole-slice εC and εR over time of both with a dotted line at ES (bottom)."""
-    methods = (REFERENCE, example.method)
+    whole-slice εC and εR over time of both with a dotted line at ES (bottom); the method's
+    alone on a slice without reference landmarks."""
+    methods = example.methods
     fig = new_figure(8.0, 7.0)
     axes = fig.subplots(2, 2)
     frames = (
@@ -310,7 +332,8 @@ def fig_example_slice(example: SliceExample, stem: str | Path) -> None:
     )
     for ax, (name, image, reference, predicted) in zip(axes[0], frames, strict=True):
         ax.imshow(image, cmap="gray")  # default extent: pixel centres at integers
-        for method, points in zip(methods, (reference, predicted), strict=True):
+        drawn = (predicted,) if reference is None else (reference, predicted)
+        for method, points in zip(methods, drawn, strict=True):
             ax.plot(
                 points[0],
                 points[1],

@@ -132,6 +132,7 @@ class TagStrain(Method):
                 inputs["shards"],
                 inputs["predictions"],
                 out_dir,
+                inputs.get("tracked", ()),
             )
         else:
             super().report(stage, experiment, inputs, out_dir)

@@ -34,6 +34,27 @@ TABLE2_STRAINS = {
     "ecc_epi_green": "εC subepi",
     "err_green": "εR",
 }
+#: Table 2's columns (``table2``).
+TABLE2_COLUMNS = [
+    "against",
+    "method",
+    "position",
+    "label",
+    "strain",
+    "n",
+    "reference_mean",
+    "reference_sd",
+    "mean",
+    "sd",
+    "bias",
+    "precision",
+    "t",
+    "p",
+    "p_bonferroni",
+    "significant",
+    "abs_error_mean",
+    "abs_error_sd",
+]
 #: The significance level of one test before Bonferroni (the paper's p < 0.0033 over 15).
 ALPHA = 0.05
 GLOBAL = 0
@@ -104,27 +125,7 @@ def table2(curves: pd.DataFrame, against: str = REFERENCE) -> pd.DataFrame:
         _level=_level_order(table["position"]), _strain=table["strain"].map(strain_rank)
     )
     table = sort_by_method(table, ["method", "_level", "_strain"], order)
-    columns = [
-        "against",
-        "method",
-        "position",
-        "label",
-        "strain",
-        "n",
-        "reference_mean",
-        "reference_sd",
-        "mean",
-        "sd",
-        "bias",
-        "precision",
-        "t",
-        "p",
-        "p_bonferroni",
-        "significant",
-        "abs_error_mean",
-        "abs_error_sd",
-    ]
-    return table[columns].reset_index(drop=True)
+    return table[TABLE2_COLUMNS].reset_index(drop=True)
 
 
 def table3(curves: pd.DataFrame, reference_group: str) -> pd.DataFrame:
@@ -143,7 +144,9 @@ def table3(curves: pd.DataFrame, reference_group: str) -> pd.DataFrame:
 
 def localisation_table(boxes: pd.DataFrame) -> pd.DataFrame:
     """IoU of the predicted ED box with the target over slices (paper 003: 90.4 ± 5.4 %, worst
-    53 %), and the share of slices whose box holds every ED landmark."""
+    53 %), and the share of slices whose box holds every ED landmark; over the slices that
+    have a target (a mask or landmarks), so ``n`` may be below the slices predicted."""
+    boxes = boxes[np.isfinite(boxes["iou"].to_numpy(float))]
     iou = boxes["iou"].to_numpy(float)
     inside = boxes["landmarks_inside"].to_numpy(float)
     worst = boxes.loc[boxes["iou"].idxmin()] if len(boxes) else None
@@ -187,7 +190,14 @@ def landmark_table(errors: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
                     "rmse_px_sd": m["rmse_px"].std(),
                 }
             )
-    table = pd.DataFrame(rows)
+    columns = [
+        "against",
+        "method",
+        "phase",
+        "n",
+        *(f"rmse_{u}_{s}" for u in ("mm", "px") for s in ("mean", "sd")),
+    ]
+    table = pd.DataFrame(rows, columns=columns)
     if table.empty:
         return table
     order = {m: i for i, m in enumerate(method_order(table["method"]))}

@@ -22,11 +22,15 @@ from myoflow.methods.tagstrain import paper003
 from myoflow.methods.tagstrain.evaluate import PROVIDED
 from myoflow.methods.tagstrain.settings import TRACKER
 from myoflow.methods.tagstrain.slices import landmarks_px
+from myoflow.methods.tagstrain.tracked import with_reference
 from myoflow.record import SliceRecord
+from myoflow.report.figures_common import note_figure
 from myoflow.report.tables import write_table
 from myoflow.tables import REFERENCE, TRUTH
 
 PathLike = str | os.PathLike[str]
+#: Why a figure or table that compares with the reference is empty.
+NO_REFERENCE = "a model applied to scans without landmarks; the QC table lists them"
 
 
 def _evaluated(path: PathLike, what: str, experiment: Mapping[str, Any]) -> pd.DataFrame:
@@ -47,11 +51,16 @@ def tables_stage(
     curves_path: PathLike,
     out_dir: PathLike,
 ) -> None:
-    """Localisation, landmark RMSE, Table 2 and Table 3 (TSV + Markdown) into ``out_dir``."""
+    """Localisation, landmark RMSE, Table 2 and Table 3 (TSV + Markdown) into ``out_dir``.
+
+    On a cohort without reference landmarks (a model applied to new scans), the accuracy tables
+    are empty and say so, and Table 3 holds the prediction's group differences."""
     boxes = _evaluated(boxes_path, "the boxes", experiment)
-    errors = _evaluated(errors_path, "the landmark errors", experiment)
+    errors = read_tsv(errors_path)
     curves = _evaluated(curves_path, "the strain curves", experiment)
     name, reference = experiment["name"], f"reference ({experiment['reference']})"
+    if REFERENCE not in set(curves["method"]):
+        reference += f" — none: the slices hold no reference landmarks ({NO_REFERENCE})"
     write_table(
         paper003.localisation_table(boxes),
         os.path.join(out_dir, "localisation"),
@@ -67,8 +76,11 @@ def tables_stage(
         f"{reference}" + "".join(f" and against the {m} landmarks" for m in own) + " at ED and "
         "ES, mean and SD over slices",
     )
+    references = [m for m in (REFERENCE, *own) if m in set(curves["method"])]
     write_table(
-        pd.concat([paper003.table2(curves, against) for against in [REFERENCE, *own]]),
+        pd.concat([paper003.table2(curves, against) for against in references])
+        if references
+        else pd.DataFrame(columns=paper003.TABLE2_COLUMNS),
         os.path.join(out_dir, "table2_strain"),
         f"{name}: ES Green strain per level against the {reference}"
         + "".join(f", then against the {m} landmarks" for m in own)
@@ -99,6 +111,15 @@ def _find(paths: Sequence[PathLike], key: str, with_landmarks: bool = False) -> 
     return None
 
 
+def _reference_of(rec: SliceRecord | None, tracked: Sequence[PathLike]) -> SliceRecord | None:
+    """``rec`` with its reference landmarks: its own, or the learnt tracker's from the tracking
+    shard of ``tracked`` that holds it (None when none does)."""
+    if rec is None or not tracked:
+        return rec
+    shard = next((p for p in tracked if rec.key in shard_keys(p)), None)
+    return with_reference(rec, shard)[0]
+
+
 def _px(rec: SliceRecord, landmarks_mm: np.ndarray) -> np.ndarray:
     return landmarks_px(rec.replace(landmarks=landmarks_mm))
 
@@ -111,29 +132,42 @@ def figures_stage(
     shards: Sequence[PathLike],
     predictions: Sequence[PathLike],
     out_dir: PathLike,
+    tracked: Sequence[PathLike] = (),
 ) -> None:
     """Figure 4 (IoU and boxes), Figure 5 (Bland-Altman per level), Figure 6 (an example slice)
-    and the training curves, from the first cohort's slices for the examples."""
+    and the training curves, from the first cohort's slices for the examples; ``tracked``: the
+    first cohort's tracking shards of the learnt tracker, when one is the reference (figure 6
+    draws its landmarks as the reference)."""
     from myoflow.methods.tagstrain import figures
 
     boxes = _evaluated(boxes_path, "the boxes", experiment)
     curves = _evaluated(curves_path, "the strain curves", experiment)
     first = experiment["cohorts"][0]
-    examples = []
-    for title, row in figures.pick_examples(boxes[boxes["cohort"] == first]):
-        rec = _find(shards, f"{row['subject']}/{row['slice_id']}")
-        if rec is None or rec.tagged is None:
-            continue
-        examples.append(figures.BoxExample.from_row(title, row, rec.tagged[0]))
-    figures.fig_localisation(boxes, examples, os.path.join(out_dir, "fig4_localisation"))
-    figures.fig_bland_altman_levels(curves, TRACKER, os.path.join(out_dir, "fig5_bland_altman"))
+    fig4 = os.path.join(out_dir, "fig4_localisation")
+    if np.isfinite(boxes["iou"].to_numpy(float)).any():
+        examples = []
+        for title, row in figures.pick_examples(boxes[boxes["cohort"] == first]):
+            rec = _find(shards, f"{row['subject']}/{row['slice_id']}")
+            if rec is None or rec.tagged is None:
+                continue
+            examples.append(figures.BoxExample.from_row(title, row, rec.tagged[0]))
+        figures.fig_localisation(boxes, examples, fig4)
+    else:
+        note_figure(
+            f"No target box: the slices hold neither masks nor landmarks\n({NO_REFERENCE})", fig4
+        )
+    fig5 = os.path.join(out_dir, "fig5_bland_altman")
+    if (curves["method"] == REFERENCE).any():
+        figures.fig_bland_altman_levels(curves, TRACKER, fig5)
+    else:
+        note_figure(f"No reference to compare with\n({NO_REFERENCE})", fig5)
     cohort, subject, slice_id = figures.pick_example_slice(
         curves[curves["cohort"] == first], TRACKER
     )
     key = f"{subject}/{slice_id}"
-    rec = _find(shards, key)
+    rec = _reference_of(_find(shards, key), tracked)
     predicted_rec = _find(predictions, key, with_landmarks=True)
-    if rec is None or rec.tagged is None or rec.landmarks is None or predicted_rec is None:
+    if rec is None or rec.tagged is None or predicted_rec is None:
         raise ValueError(f"figure 6: slice {cohort} {key} is not in the shards given")
     mine = curves[
         (curves["cohort"] == cohort)
@@ -143,14 +177,15 @@ def figures_stage(
         & curves["method"].isin(["reference", TRACKER])
     ]
     es = int(mine["es_frame"].iloc[0])
-    reference, predicted = _px(rec, rec.landmarks), _px(rec, predicted_rec.landmarks)
+    predicted = _px(rec, predicted_rec.landmarks)
+    reference = None if rec.landmarks is None else _px(rec, rec.landmarks)
     figures.fig_example_slice(
         figures.SliceExample(
             title=f"{subject}/{slice_id} ({rec.position}, {rec.group})",
             image_ed=rec.tagged[0],
             image_es=rec.tagged[es],
-            reference_ed=reference[0],
-            reference_es=reference[es],
+            reference_ed=None if reference is None else reference[0],
+            reference_es=None if reference is None else reference[es],
             predicted_ed=predicted[0],
             predicted_es=predicted[es],
             curves=mine,

@@ -13,7 +13,7 @@ import pytest
 from myoflow.io.shards import read_shard, write_shard
 from myoflow.io.tables import read_tsv
 from myoflow.methods.tagstrain.data import TrackerDataset
-from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, evaluate_stage
+from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, UNSCORED, evaluate_stage
 from myoflow.methods.tagstrain.inputs import usable
 from myoflow.methods.tagstrain.method import METHOD
 from myoflow.methods.tagstrain.settings import ROI, TRACKER
@@ -303,3 +303,69 @@ def test_a_tracker_reference_is_learnt_and_scored_with_the_truth_beside_it(
     (row,) = tables["qc"].to_dict("records")  # the untracked slice: left out, with the reason
     assert (row["subject"], row["status"]) == ("h-s0001", "excluded")
     assert "no tracker reference: not tracked" in row["reason"]
+
+
+def test_scans_without_landmarks_or_masks_get_strain_and_say_what_is_not_measured(
+    cohort: tuple[Path, Path], trained: Path, tmp_path: Path
+) -> None:
+    """A model applied to new scans (tagged series alone): every slice is predicted and its
+    strain kept for Table 3, nothing is scored, a flagged QC row says so, and the report's
+    tables and figures are written with the reason where a comparison would be."""
+    shard, splits = cohort
+    bare = tmp_path / "bare.h5"
+    write_shard(
+        bare,
+        [r.replace(mask=None, landmarks=None, rv_insertion_mm=None) for r in read_shard(shard)],
+    )
+    exp = {**_experiment(), "reference": "provided", "cohorts": ["h"], "first_group": {"h": "all"}}
+    exp["settings"] = {**exp["settings"], "evaluate_split": "all"}
+    roi, tracker = tmp_path / "roi.h5", tmp_path / "tracker.h5"
+    predict_stage(exp, trained / ROI / "best.pt", None, bare, splits, roi, "cpu")
+    predict_stage(
+        exp, trained / ROI / "best.pt", trained / TRACKER / "best.pt", bare, splits, tracker, "cpu"
+    )
+    tables = evaluate_stage(exp, bare, splits, roi, tracker)
+    assert tables["landmark_errors"].empty and tables["boxes"]["iou"].isna().all()
+    curves = tables["strain_curves"]
+    assert set(curves["method"]) == {"rnncnn"} and curves["subject"].nunique() == 4
+    (pred,) = [r for r in read_shard(tracker) if r.subject == "h-s0004"]
+    mine = curves[(curves["subject"] == "h-s0004") & (curves["segment"] == 0)]
+    expected = slice_strain(pred.landmarks.astype(np.float64))
+    np.testing.assert_allclose(mine["ecc_green"], expected["ecc_green"], atol=1e-12)
+    assert set(tables["qc"]["reason"]) == {UNSCORED} and len(tables["qc"]) == 4
+
+    paths = {}
+    for name in ("boxes", "landmark_errors", "strain_curves"):
+        paths[name] = tmp_path / f"{name}.tsv"
+        tables[name].to_csv(paths[name], sep="\t", index=False)
+    out = tmp_path / "report"
+    out.mkdir()
+    METHOD.report(
+        "tables",
+        exp,
+        {
+            k: [str(paths[v])]
+            for k, v in (
+                ("boxes", "boxes"),
+                ("errors", "landmark_errors"),
+                ("curves", "strain_curves"),
+            )
+        },
+        out,
+    )
+    assert read_tsv(out / "table2_strain.tsv").empty
+    assert read_tsv(out / "localisation.tsv")["n"].item() == 0
+    METHOD.report(
+        "figures",
+        exp,
+        {
+            "boxes": [str(paths["boxes"])],
+            "curves": [str(paths["strain_curves"])],
+            "histories": [str(trained / m / "history.tsv") for m in (ROI, TRACKER)],
+            "shards": [str(bare)],
+            "predictions": [str(roi), str(tracker)],
+        },
+        out,
+    )
+    for name in ("fig4_localisation", "fig5_bland_altman", "fig6_example"):
+        assert (out / f"{name}.png").stat().st_size > 1000
