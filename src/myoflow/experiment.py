@@ -103,7 +103,7 @@ def resolve(
         "first_group": {c: _first_group(config["cohorts"][c]) for c in exp["cohorts"]},
         "trained_by": trained_by,
         "models_path": models_path,
-        "settings": method.settings(_applied(config, name), name),
+        "settings": method.settings(config, name),
     }
 
 
@@ -141,18 +141,6 @@ def _models_from(config: dict[str, Any], name: str) -> tuple[str | None, str | N
             "folder of trained models needs a '/' (e.g. ./models/ukb_run)"
         )
     return None, given.rstrip("/")
-
-
-def _applied(config: dict[str, Any], name: str) -> dict[str, Any]:
-    """The config the settings of ``name`` are read from: an experiment applying models trained
-    elsewhere scores every split unless its settings name ``evaluate_split`` (its cohorts are
-    not, as a rule, the ones the models were fitted on, so no subject of them was seen)."""
-    exp = config["experiments"][name]
-    settings = exp.get("settings") or {}
-    if exp.get("models") is None or "evaluate_split" in settings:
-        return config
-    applied = {**exp, "settings": {**settings, "evaluate_split": "all"}}
-    return {**config, "experiments": {**config["experiments"], name: applied}}
 
 
 def _has_tagged(

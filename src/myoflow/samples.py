@@ -182,6 +182,10 @@ def slice_columns(experiment: Mapping[str, Any], rec: SliceRecord, split: str) -
 
 def evaluated_splits(experiment: Mapping[str, Any]) -> tuple[str, ...]:
     """The splits an experiment predicts and scores: its settings' ``evaluate_split`` (``all``:
-    every split)."""
+    every split; ``auto``: ``test``, or every split for an experiment that applies models
+    trained elsewhere, ``models:``, since no subject of its cohorts was trained on)."""
     chosen = experiment["settings"]["evaluate_split"]
+    if chosen == "auto":
+        applied = experiment.get("trained_by") or experiment.get("models_path")
+        chosen = "all" if applied else "test"
     return SPLIT_NAMES if chosen == "all" else (chosen,)

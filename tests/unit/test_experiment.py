@@ -14,6 +14,7 @@ from myoflow.config import check_config, load_schema
 from myoflow.errors import ConfigError
 from myoflow.experiment import experiment_json, method_of, resolve
 from myoflow.methods.myonet.settings import MyoNetSettings
+from myoflow.samples import evaluated_splits
 from myoflow.settings import defaults
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,19 +147,19 @@ def _applying(config: dict, models: str, **settings) -> dict:
 def test_an_experiment_trains_its_own_models_unless_told(config: dict) -> None:
     x = resolve(config, "myonet_rat")
     assert x["trained_by"] is None and x["models_path"] is None
-    assert x["settings"]["evaluate_split"] == "test"
+    assert evaluated_splits(x) == ("test",)
 
 
 def test_models_of_another_experiment_are_applied_to_every_split(config: dict) -> None:
     x = resolve(_applying(config, "myonet_rat"), "applied")
     assert x["trained_by"] == "myonet_rat" and x["models_path"] is None
-    assert x["settings"]["evaluate_split"] == "all", "a new cohort: no subject was trained on"
+    assert evaluated_splits(x) == ("train", "val", "test"), "no subject was trained on"
 
 
 def test_a_folder_of_models_is_kept_as_written(config: dict) -> None:
     x = resolve(_applying(config, "../cluster run/models/ukb_1/", evaluate_split="test"), "applied")
     assert x["models_path"] == "../cluster run/models/ukb_1" and x["trained_by"] is None
-    assert x["settings"]["evaluate_split"] == "test", "a chosen split is kept"
+    assert evaluated_splits(x) == ("test",), "a chosen split is kept"
 
 
 @pytest.mark.parametrize(

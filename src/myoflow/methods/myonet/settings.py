@@ -48,7 +48,7 @@ class MyoNetSettings:
     seed: int = bounded(0, minimum=0)
     compile: Literal["auto", True, False] = "auto"
     channels_last: Literal["auto", True, False] = "auto"
-    evaluate_split: Literal["test", "val", "train", "all"] = "test"
+    evaluate_split: Literal["auto", "test", "val", "train", "all"] = "auto"
     #: Beyond the paper: average the predictions of the cine and its three mirror images
     #: (``myoflow.methods.myonet.stages.predict_stage``); False = the paper's single pass.
     test_time_flips: bool = True

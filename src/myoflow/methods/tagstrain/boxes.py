@@ -93,10 +93,30 @@ class Box:
             min(self.y2, rows - 0.5),
         )
 
+    def dihedral(self, quarter_turns: int, mirror: bool, size: int) -> Box:
+        """The box of a ``size`` x ``size`` image mirrored left-right (first, when ``mirror``)
+        then turned by ``quarter_turns`` x 90 degrees as ``np.rot90`` turns it
+        (``dihedral_image``): axis-aligned boxes stay axis-aligned under these eight maps, so
+        the box of the transformed myocardium is the transformed box exactly."""
+        last = size - 1.0
+        x1, y1, x2, y2 = self.x1, self.y1, self.x2, self.y2
+        if mirror:
+            x1, x2 = last - x2, last - x1
+        for _ in range(quarter_turns % 4):  # np.rot90: (x, y) -> (y, last - x)
+            x1, y1, x2, y2 = y1, last - x2, y2, last - x1
+        return Box(x1, y1, x2, y2)
+
     def contains(self, points_px: ArrayLike) -> np.ndarray:
         """Which of ``points_px`` (``[2, N]``, x then y) lie inside the box."""
         x, y = np.asarray(points_px, dtype=np.float64)
         return (x >= self.x1) & (x <= self.x2) & (y >= self.y1) & (y <= self.y2)
+
+
+def dihedral_image(image: np.ndarray, quarter_turns: int, mirror: bool) -> np.ndarray:
+    """A square image mirrored left-right (first, when ``mirror``) then turned by
+    ``quarter_turns`` x 90 degrees, as ``Box.dihedral`` moves its box."""
+    out = image[:, ::-1] if mirror else image
+    return np.ascontiguousarray(np.rot90(out, quarter_turns))
 
 
 def box_of_mask(mask: ArrayLike, enlargement: float = ENLARGEMENT) -> Box:

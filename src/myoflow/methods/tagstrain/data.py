@@ -10,9 +10,11 @@ localisation network regresses its corners divided by the field of view's side, 
 are O(1) whatever the matrix. The tracker sees every frame cropped with the target box and
 regresses the landmarks in crop pixels divided by the crop side.
 
-Augmentation (beyond the paper, both drawn from ``(seed, epoch, index)`` so a resumed run sees the
-samples of an uninterrupted one): the localisation input is shifted by whole pixels, box with it,
-so the network must find the heart rather than learn where the phantom puts it; the tracker's box
+Augmentation (beyond the paper, all drawn from ``(seed, epoch, index)`` so a resumed run sees the
+samples of an uninterrupted one): the localisation input is mirrored and turned by quarter turns
+(the eight orientations a square image keeps; its box follows exactly) and shifted by whole
+pixels, box with it, so the network must find the heart rather than learn where and how the
+phantom puts it, and a cohort of a few hundred slices gives eight times the images; the tracker's box
 is moved and scaled by a few per cent, since at inference it gets the localisation network's box,
 not the target.
 
@@ -29,7 +31,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from myoflow.methods.tagstrain.boxes import Box, BoxCrop
+from myoflow.methods.tagstrain.boxes import Box, BoxCrop, dihedral_image
 from myoflow.methods.tagstrain.inputs import reference_record
 from myoflow.methods.tagstrain.slices import (
     acquired_frames,
@@ -84,9 +86,11 @@ class RoiDataset(_Slices):
         enlargement: float,
         augment_shift: float = 0.0,
         seed: int = 0,
+        augment_dihedral: bool = False,
     ) -> None:
         super().__init__(refs, enlargement, seed)
         self.augment_shift = augment_shift
+        self.augment_dihedral = augment_dihedral
 
     def mean_corners(self) -> np.ndarray:
         """The mean target box ``[4]`` over the samples, in the targets' unit (fractions of the
@@ -102,8 +106,11 @@ class RoiDataset(_Slices):
         image = tagged_series(rec)[0]
         box = target_box(rec, self.enlargement)
         size = image.shape[-1]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.augment_dihedral:
+            turns, mirror = int(rng.integers(4)), bool(rng.integers(2))
+            image, box = dihedral_image(image, turns, mirror), box.dihedral(turns, mirror, size)
         if self.augment_shift > 0:
-            rng = np.random.default_rng([self.seed, self.epoch, index])
             reach = int(self.augment_shift * size)
             dy, dx = (int(v) for v in rng.integers(-reach, reach + 1, size=2))
             image = _shift_image(image, dy, dx)

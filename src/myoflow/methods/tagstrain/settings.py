@@ -48,6 +48,9 @@ class RoiSettings:
     #: Beyond the paper: each training image (and its box) shifted by up to this fraction of the
     #: field of view, so the network finds the heart rather than learning where it usually is.
     augment_shift: float = bounded(0.15, minimum=0, maximum=0.45)
+    #: Beyond the paper: each training image (and its box) mirrored and turned by a random
+    #: multiple of 90 degrees: eight orientations of every image.
+    augment_dihedral: bool = True
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ class TagStrainSettings:
     roi: RoiSettings = field(default_factory=RoiSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
     seed: int = bounded(0, minimum=0)
-    evaluate_split: Literal["test", "val", "train", "all"] = "test"
+    evaluate_split: Literal["auto", "test", "val", "train", "all"] = "auto"
     #: Tag trackers scored beside the networks (paper 003's "uncorrected registration" rows of
     #: Table 2): each tracks the slices on the crop profile, its landmarks mapped onto the field
     #: of view (``tracked``); a slice whose frames differ between the profiles is left out.

@@ -108,7 +108,9 @@ def train_stage(
     if model == ROI:
         roi = settings["roi"]
         net, signature = roi_net(settings, size)
-        train = RoiDataset(train_refs, roi["enlargement"], roi["augment_shift"], seed)
+        train = RoiDataset(
+            train_refs, roi["enlargement"], roi["augment_shift"], seed, roi["augment_dihedral"]
+        )
         net.start_at(torch.from_numpy(train.mean_corners()).float())
         RoiTrainer(
             net,

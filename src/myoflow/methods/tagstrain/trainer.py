@@ -126,6 +126,7 @@ class RoiTrainer(_OneNetwork):
         return {
             "enlargement": train.enlargement,
             "augment_shift": train.augment_shift,
+            "augment_dihedral": train.augment_dihedral,
             "samples": _samples_key(*self.datasets),
         }
 
