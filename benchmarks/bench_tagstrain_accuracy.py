@@ -20,7 +20,8 @@ Aims (issue: paper 003 end to end): mean IoU >= 0.9, ES landmark RMSE <= 1.5 px,
 <= 0.01 with precision <= 0.03, every group's CI overlapping the truth's.
 
 Usage: ``python benchmarks/bench_tagstrain_accuracy.py [--subjects 40] [--roi-epochs 40]
-[--tracker-epochs 60] [--crop 64] [--width 0.5] [--units 256] [--cores 2] [--workdir DIR]``
+[--tracker-epochs 60] [--roi-decay 10 5] [--box-jitter 0.05] [--crop 64] [--width 0.5]
+[--units 256] [--cores 2] [--workdir DIR]``
 """
 
 from __future__ import annotations
@@ -45,7 +46,18 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--subjects", type=int, default=40, help="synthetic people x 3 slices")
     parser.add_argument("--roi-epochs", type=int, default=40)
     parser.add_argument("--tracker-epochs", type=int, default=60)
+    parser.add_argument(
+        "--roi-decay",
+        type=int,
+        nargs=2,
+        default=(10, 5),
+        metavar=("START", "EVERY"),
+        help="localisation learning rate / sqrt 2 every EVERY epochs after START (paper 10 5)",
+    )
     parser.add_argument("--tracker-lr", type=float, default=1e-3, help="Adam (paper 1e-4)")
+    parser.add_argument(
+        "--box-jitter", type=float, default=0.05, help="tracker training box jitter (fraction)"
+    )
     parser.add_argument("--crop", type=int, default=64, help="tracker crop side (paper 128)")
     parser.add_argument("--width", type=float, default=0.5, help="tracker CNN width (paper 1)")
     parser.add_argument("--units", type=int, default=256, help="LSTM and dense (paper 1024)")
@@ -87,6 +99,8 @@ def config(args: argparse.Namespace) -> dict:
             "batch_size": 16,
             "filters": [16, 32, 32, 32, 32],
             "dense": 256,
+            "decay_start": args.roi_decay[0],
+            "decay_every": args.roi_decay[1],
         },
         "tracker": {
             "epochs": args.tracker_epochs,
@@ -96,6 +110,7 @@ def config(args: argparse.Namespace) -> dict:
             "width": args.width,
             "dense": args.units,
             "lstm_units": args.units,
+            "box_jitter": args.box_jitter,
         },
     }
     return {
@@ -125,7 +140,11 @@ def main() -> None:
     run = subprocess.run([*command, "--cores", str(args.cores), "--quiet", "rules"], check=False)
     if run.returncode != 0:
         sys.exit(f"workflow failed (logs under {work / 'results' / 'logs'})")
-    wall = time.perf_counter() - tic
+    print_tables(work, args, time.perf_counter() - tic)
+
+
+def print_tables(work: Path, args: argparse.Namespace, wall: float) -> None:
+    """The accuracy tables of the finished run in ``work``."""
     tables = work / "results" / "experiments" / "acc" / "tables"
     boxes = read_tsv(tables / "boxes.tsv")
     errors = read_tsv(tables / "landmark_errors.tsv")
@@ -134,7 +153,9 @@ def main() -> None:
     print(
         f"paper 003 on the human phantom ({args.realism}): {args.subjects} people x 3 slices, "
         f"fov 256 x 20, tracker crop {args.crop}, width {args.width}, units {args.units}, "
-        f"{args.roi_epochs}/{args.tracker_epochs} epochs; test split vs truth; wall "
+        f"{args.roi_epochs}/{args.tracker_epochs} epochs, localisation decay from epoch "
+        f"{args.roi_decay[0]} every {args.roi_decay[1]}, box jitter {args.box_jitter}; test split "
+        "vs truth; wall "
         f"{wall / 60:.1f} min ({work})\n"
     )
     print("localisation:\n" + paper003.localisation_table(boxes).to_string(**show))

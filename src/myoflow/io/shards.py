@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 import h5py
@@ -30,6 +30,16 @@ from myoflow.io.atomic import atomic_path
 from myoflow.record import SliceRecord
 
 _ARRAYS = ("cine", "tagged", "mask", "displacement", "landmarks", "rv_insertion_mm")
+
+
+class _Everything:
+    """Contains every name: ``read_record``'s default of reading all arrays and extras."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+_ALL = _Everything()
 _FORMAT_VERSION = 1
 #: Columns of a shard's index table (``index-NNN.tsv``): one row per record, beside every shard
 #: of canonical records and of each preprocessing profile.
@@ -118,11 +128,13 @@ def write_shard(path: str | os.PathLike[str], records: Iterable[SliceRecord]) ->
     return keys
 
 
-def _read_group(g: h5py.Group, without: Iterable[str] = ()) -> SliceRecord:
+def _read_group(g: h5py.Group, only: Collection[str] | None = None) -> SliceRecord:
     meta = json.loads(g.attrs["meta"])
-    skipped = set(without)
-    arrays = {name: g[name][()] for name in _ARRAYS if name in g and name not in skipped}
-    extras = {name: ds[()] for name, ds in g["extras"].items()} if "extras" in g else {}
+    wanted = _ALL if only is None else set(only)
+    arrays = {name: g[name][()] for name in _ARRAYS if name in g and name in wanted}
+    extras = {}
+    if "extras" in g:
+        extras = {name: ds[()] for name, ds in g["extras"].items() if name in wanted}
     return SliceRecord(
         cohort=meta["cohort"],
         subject=meta["subject"],
@@ -173,11 +185,15 @@ def read_subjects(path: str | os.PathLike[str]) -> Iterator[list[SliceRecord]]:
             yield [_read_group(g) for g in h5[subject].values()]
 
 
-def read_record(path: str | os.PathLike[str], key: str, without: Iterable[str] = ()) -> SliceRecord:
-    """Read one record by key; ``without``: arrays left unread (``None`` in the record), e.g. a
-    tracking record's displacement fields when only its landmarks are wanted."""
+def read_record(
+    path: str | os.PathLike[str], key: str, only: Collection[str] | None = None
+) -> SliceRecord:
+    """Read one record by key; ``only``: the arrays and extras to read (the others are ``None``
+    or absent in the record; None reads all). A preprocessed record also holds the cine, the
+    true displacement and strain maps, several times the bytes of what a tagged-image network
+    reads per sample, so training reads only what it uses."""
     with open_shard(path) as h5:
-        return _read_group(h5[key], without)
+        return _read_group(h5[key], only)
 
 
 def read_displacements(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

@@ -73,8 +73,10 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
             loaded.extras["aha_segments"], original.extras["aha_segments"]
         )
     np.testing.assert_array_equal(read_record(path, "s0/mid").cine, records[2].cine)
-    partial = read_record(path, "s0/mid", without=("cine",))
-    assert partial.cine is None and partial.mask is not None and partial.key == "s0/mid"
+    partial = read_record(path, "s0/mid", only=("mask", "aha_segments"))
+    assert partial.cine is None and partial.key == "s0/mid"
+    np.testing.assert_array_equal(partial.mask, records[2].mask)
+    assert list(partial.extras) == ["aha_segments"]
 
 
 def test_failed_write_leaves_no_shard(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from myoflow.io.shards import read_record
-from myoflow.methods.tagstrain.slices import acquired_frames, landmarks_px
+from myoflow.methods.tagstrain.slices import USED, acquired_frames, landmarks_px
 from myoflow.methods.tagstrain.tracked import with_reference
 from myoflow.qc import qc_row_from_error, qc_rows_from_flags
 from myoflow.record import N_LANDMARKS, SliceRecord
@@ -79,7 +79,7 @@ def box_flags(rec: SliceRecord, landmarks_inside: float) -> list[dict[str, Any]]
 def reference_record(ref: SampleRef) -> tuple[SliceRecord, str | None]:
     """``ref``'s record with the landmarks it learns (a tracker's when ``ref.target`` names a
     tracking shard) and why it cannot be used (None when it can)."""
-    rec = read_record(ref.shard, ref.key)
+    rec = read_record(ref.shard, ref.key, only=USED)
     if ref.target is None:
         return rec, None
     scored, reason = with_reference(rec, ref.target)

@@ -13,6 +13,10 @@ from myoflow.methods.tagstrain.boxes import Box, box_of_mask, box_of_points
 from myoflow.preprocess.temporal import ACQUIRED
 from myoflow.record import SliceRecord
 
+#: What paper 003's training reads of a record (``read_record(..., only=USED)``): a preprocessed
+#: record also holds the cine, the true displacement and strain maps, eight times these bytes.
+USED = ("tagged", "mask", "landmarks", "rv_insertion_mm", ACQUIRED)
+
 
 def landmarks_px(rec: SliceRecord) -> np.ndarray:
     """The record's landmarks ``[T, 2, 168]`` in image pixels (x = mm / column spacing)."""

@@ -62,9 +62,9 @@ def crop_to_fov_mm(
     return FovTransform.from_record(fov_rec).to_fov_mm(source, axis=1)
 
 
-#: Arrays of a tracking record that the landmarks do not need (the displacement fields are most
-#: of its bytes).
-_UNNEEDED = ("cine", "tagged", "mask", "displacement")
+#: What is read of a tracking record: its landmarks (the displacement fields are most of its
+#: bytes).
+_NEEDED = ("landmarks",)
 NOT_TRACKED = "not tracked (the tracking QC says why)"
 
 
@@ -74,7 +74,7 @@ def tracked_landmarks(
     """``(landmarks [T, 2, 168] on fov_rec's field of view in mm, None)`` from the tracking shard
     ``tracked``, or ``(None, why not)``: no shard holds the slice, the tracker could not follow
     it, or its frames are other phases (``frame_mismatch``)."""
-    crop = None if tracked is None else read_record(tracked, fov_rec.key, without=_UNNEEDED)
+    crop = None if tracked is None else read_record(tracked, fov_rec.key, only=_NEEDED)
     if crop is None or crop.landmarks is None:
         return None, NOT_TRACKED
     reason = frame_mismatch(crop, fov_rec)
