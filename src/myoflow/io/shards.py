@@ -169,12 +169,15 @@ def shard_keys(path: str | os.PathLike[str]) -> list[str]:
         return [f"{s}/{sl}" for s in h5 for sl in h5[s]]
 
 
-def read_shard(path: str | os.PathLike[str]) -> Iterator[SliceRecord]:
-    """Yield the records of a shard one at a time (memory stays at one record)."""
+def read_shard(
+    path: str | os.PathLike[str], only: Collection[str] | None = None
+) -> Iterator[SliceRecord]:
+    """Yield the records of a shard one at a time (memory stays at one record); ``only`` as
+    for ``read_record``."""
     with open_shard(path) as h5:
         for subject in h5:
             for slice_id in h5[subject]:
-                yield _read_group(h5[subject][slice_id])
+                yield _read_group(h5[subject][slice_id], only)
 
 
 def read_subjects(path: str | os.PathLike[str]) -> Iterator[list[SliceRecord]]:

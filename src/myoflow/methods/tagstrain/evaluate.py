@@ -37,7 +37,7 @@ from myoflow.io.shards import read_shard, shard_keys
 from myoflow.methods.tagstrain.boxes import Box, iou
 from myoflow.methods.tagstrain.inputs import STAGE, box_flags, excluded_row, problem
 from myoflow.methods.tagstrain.settings import TRACKER
-from myoflow.methods.tagstrain.slices import acquired_frames, landmarks_px, target_box
+from myoflow.methods.tagstrain.slices import USED, acquired_frames, landmarks_px, target_box
 from myoflow.methods.tagstrain.tracked import tracked_landmarks, with_reference
 from myoflow.metrics.landmarks import frame_errors
 from myoflow.qc import qc_rows_from_flags, qc_table
@@ -234,7 +234,7 @@ def evaluate_stage(
     learnt = experiment.get("tracker")
     reference_shard = by_tracker.pop(learnt) if learnt else None
     rows, errors, curves, qc = [], [], [], []
-    for rec in read_shard(shard):
+    for rec in read_shard(shard, only=USED):
         split = lookup.get((rec.cohort, rec.subject))
         if split not in wanted:
             continue

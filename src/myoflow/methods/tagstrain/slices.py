@@ -13,7 +13,7 @@ from myoflow.methods.tagstrain.boxes import Box, box_of_mask, box_of_points
 from myoflow.preprocess.temporal import ACQUIRED
 from myoflow.record import SliceRecord
 
-#: What paper 003's training reads of a record (``read_record(..., only=USED)``): a preprocessed
+#: What paper 003's jobs read of a record (``read_record(..., only=USED)``): a preprocessed
 #: record also holds the cine, the true displacement and strain maps, eight times these bytes.
 USED = ("tagged", "mask", "landmarks", "rv_insertion_mm", ACQUIRED)
 

@@ -27,7 +27,7 @@ from myoflow.methods.tagstrain.evaluate import BOX_EXTRA
 from myoflow.methods.tagstrain.inputs import problem, usable
 from myoflow.methods.tagstrain.nets import RNNCNN, RoiCNN
 from myoflow.methods.tagstrain.settings import ROI, TRACKER
-from myoflow.methods.tagstrain.slices import tagged_series
+from myoflow.methods.tagstrain.slices import USED, tagged_series
 from myoflow.methods.tagstrain.trainer import (
     RoiTrainer,
     TrackerTrainer,
@@ -243,7 +243,7 @@ def predict_stage(
     wanted = set(evaluated_splits(experiment))
     records = (
         r
-        for r in read_shard(shard)
+        for r in read_shard(shard, only=USED)
         if lookup.get((r.cohort, r.subject)) in wanted and _predictable(r)
     )
     first = next(records, None)
