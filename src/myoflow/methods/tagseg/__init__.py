@@ -1,0 +1,1 @@
+"""Paper 001: myocardium segmentation in tagged CMR (method unit under construction)."""
