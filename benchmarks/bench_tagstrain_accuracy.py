@@ -20,7 +20,7 @@ Aims (issue: paper 003 end to end): mean IoU >= 0.9, ES landmark RMSE <= 1.5 px,
 <= 0.01 with precision <= 0.03, every group's CI overlapping the truth's.
 
 Usage: ``python benchmarks/bench_tagstrain_accuracy.py [--subjects 40] [--roi-epochs 40]
-[--tracker-epochs 60] [--roi-decay 10 5] [--box-jitter 0.05] [--crop 64] [--width 0.5]
+[--tracker-epochs 60] [--roi-decay 10 5] [--box-jitter 0.05] [--refine 0] [--crop 64] [--width 0.5]
 [--units 256] [--cores 2] [--workdir DIR]``
 """
 
@@ -56,7 +56,13 @@ def _args() -> argparse.Namespace:
     )
     parser.add_argument("--tracker-lr", type=float, default=1e-3, help="Adam (paper 1e-4)")
     parser.add_argument(
+        "--tracker-decay-every", type=int, default=10, help="learning rate / sqrt 2 (paper 10)"
+    )
+    parser.add_argument(
         "--box-jitter", type=float, default=0.05, help="tracker training box jitter (fraction)"
+    )
+    parser.add_argument(
+        "--refine", type=int, default=0, help="re-crops on the tracked ED landmarks (paper 0)"
     )
     parser.add_argument("--crop", type=int, default=64, help="tracker crop side (paper 128)")
     parser.add_argument("--width", type=float, default=0.5, help="tracker CNN width (paper 1)")
@@ -106,11 +112,13 @@ def config(args: argparse.Namespace) -> dict:
             "epochs": args.tracker_epochs,
             "batch_size": 8,
             "lr": args.tracker_lr,
+            "decay_every": args.tracker_decay_every,
             "crop_size": args.crop,
             "width": args.width,
             "dense": args.units,
             "lstm_units": args.units,
             "box_jitter": args.box_jitter,
+            "refine": args.refine,
         },
     }
     return {
@@ -154,7 +162,8 @@ def print_tables(work: Path, args: argparse.Namespace, wall: float) -> None:
         f"paper 003 on the human phantom ({args.realism}): {args.subjects} people x 3 slices, "
         f"fov 256 x 20, tracker crop {args.crop}, width {args.width}, units {args.units}, "
         f"{args.roi_epochs}/{args.tracker_epochs} epochs, localisation decay from epoch "
-        f"{args.roi_decay[0]} every {args.roi_decay[1]}, box jitter {args.box_jitter}; test split "
+        f"{args.roi_decay[0]} every {args.roi_decay[1]}, box jitter {args.box_jitter}, "
+        f"{args.refine} refined crop(s); test split "
         "vs truth; wall "
         f"{wall / 60:.1f} min ({work})\n"
     )

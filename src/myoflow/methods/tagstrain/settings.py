@@ -75,6 +75,11 @@ class TrackerSettings:
     #: Beyond the paper: each training crop's box moved and scaled by up to this fraction of its
     #: size, as the localisation network's boxes are off the target by a few per cent.
     box_jitter: float = bounded(0.05, minimum=0, maximum=0.3)
+    #: Beyond the paper: at prediction, crop again around the tracked ED landmarks (their extent
+    #: enlarged like the target box) and track again, this many times. The tracker finds the
+    #: heart inside a box that is off by a few per cent; the box of its ED landmarks is then
+    #: closer to the target than the localisation network's, and so is the next crop.
+    refine: int = bounded(0, minimum=0, maximum=3)
 
 
 @dataclass(frozen=True)
