@@ -134,12 +134,14 @@ LANDMARK_STRAIN_CURVES = [
 
 #: Localisation (paper 003): one row per slice: the target box (the ED myocardium's extent,
 #: enlarged) and the predicted one, ``x1, y1, x2, y2`` in pixels of the field of view, their
-#: IoU, and the fraction of the reference's ED landmarks inside the predicted box.
+#: IoU, the fraction of the reference's ED landmarks inside the predicted box, and the IoU of
+#: the box the tracker's crop was cut with (the predicted one, or a refined one).
 ROI_BOXES = [
     *SLICE_ID,
     *(f"{which}_{corner}" for which in ("target", "pred") for corner in ("x1", "y1", "x2", "y2")),
     "iou",
     "landmarks_inside",
+    "crop_iou",
 ]
 
 #: Binary segmentation accuracy of ``myoflow.metrics.segmentation``: foreground pixel (voxel)

@@ -199,6 +199,14 @@ def read_record(
         return _read_group(h5[key], only)
 
 
+def read_frame(path: str | os.PathLike[str], key: str, name: str, frame: int) -> np.ndarray:
+    """Frame ``frame`` of array ``name`` of record ``key``: arrays are chunked per frame, so this
+    reads and decompresses that frame alone (a localisation network reads one frame of twenty)."""
+    with open_shard(path) as h5:
+        data: np.ndarray = h5[key][name][frame]
+        return data
+
+
 def read_displacements(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """``subject/slice_id -> displacement [T, 2, H, W] mm`` of a prediction or tracking shard
     (records without images whose displacement is the predicted or tracked motion)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from myoflow.io.shards import read_record, read_shard, shard_keys, write_shard
+from myoflow.io.shards import read_frame, read_record, read_shard, shard_keys, write_shard
 from myoflow.record import SliceRecord
 
 
@@ -77,6 +77,7 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     assert partial.cine is None and partial.key == "s0/mid"
     np.testing.assert_array_equal(partial.mask, records[2].mask)
     assert list(partial.extras) == ["aha_segments"]
+    np.testing.assert_array_equal(read_frame(path, "s0/mid", "mask", 1), records[2].mask[1])
 
 
 def test_failed_write_leaves_no_shard(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from myoflow.io.shards import read_frame
 from myoflow.methods.tagstrain.boxes import Box, BoxCrop, dihedral_image
 from myoflow.methods.tagstrain.inputs import reference_record
 from myoflow.methods.tagstrain.slices import (
@@ -91,21 +92,23 @@ class RoiDataset(_Slices):
         super().__init__(refs, enlargement, seed)
         self.augment_shift = augment_shift
         self.augment_dihedral = augment_dihedral
+        # the targets once: an epoch then reads each slice's ED frame alone (one chunk of the
+        # record, a twentieth of its tagged series)
+        records = (self.record(index) for index in range(len(self.refs)))
+        self.targets = [(target_box(r, enlargement), r.image_shape[1]) for r in records]
 
     def mean_corners(self) -> np.ndarray:
         """The mean target box ``[4]`` over the samples, in the targets' unit (fractions of the
         field of view): where the localisation network starts (``RoiCNN.start_at``)."""
         total = np.zeros(4)
-        for index in range(len(self.refs)):
-            rec = self.record(index)
-            total += target_box(rec, self.enlargement).corners / rec.image_shape[1]
+        for box, size in self.targets:
+            total += box.corners / size
         return total / max(len(self.refs), 1)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rec = self.record(index)
-        image = tagged_series(rec)[0]
-        box = target_box(rec, self.enlargement)
-        size = image.shape[-1]
+        ref = self.refs[index]
+        image = read_frame(ref.shard, ref.key, "tagged", 0).astype(np.float32)
+        box, size = self.targets[index]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         if self.augment_dihedral:
             turns, mirror = int(rng.integers(4)), bool(rng.integers(2))

@@ -58,6 +58,9 @@ from myoflow.tables import (
 PathLike = str | os.PathLike[str]
 #: The extra of a prediction record holding its box ``x1, y1, x2, y2`` (field-of-view pixels).
 BOX_EXTRA = "roi_box"
+#: The extra of a tracker's prediction holding the box its crop was cut with (the localisation
+#: network's, or the last refined one: ``tracker.refine``).
+CROP_EXTRA = "crop_box"
 #: The ``method`` name of the tracker's prediction.
 PREDICTED = TRACKER
 #: The ``method`` name of a cohort's own landmarks when a tracker is the reference.
@@ -67,19 +70,24 @@ PROVIDED = "provided"
 UNSCORED = "no_reference_landmarks:strain predicted, accuracy not measured"
 
 
-def box_row(rec: SliceRecord, predicted: Box, enlargement: float) -> dict[str, Any]:
+def box_row(
+    rec: SliceRecord, predicted: Box, enlargement: float, crop: Box | None = None
+) -> dict[str, Any]:
     """The localisation scores of one slice: target and predicted corners, IoU, and the share
     of the reference's ED landmarks the predicted box holds (a box that cuts the myocardium
-    off loses landmarks whatever its IoU); NaN where the record has neither mask nor
-    landmarks."""
+    off loses landmarks whatever its IoU), and the IoU of the box the tracker's crop was cut
+    with (``crop``; the predicted box unless refined); NaN where the record has neither mask
+    nor landmarks."""
     corners = ("x1", "y1", "x2", "y2")
+    crop = predicted if crop is None else crop
     if rec.mask is None and rec.landmarks is None:  # nothing to draw a target from
         row = {f"target_{c}": np.nan for c in corners}
-        row["iou"] = np.nan
+        row["iou"] = row["crop_iou"] = np.nan
     else:
         target = target_box(rec, enlargement)
         row = {f"target_{c}": v for c, v in zip(corners, target.corners)}
         row["iou"] = float(iou(target.corners, predicted.corners))
+        row["crop_iou"] = float(iou(target.corners, crop.corners))
     row.update({f"pred_{c}": v for c, v in zip(corners, predicted.corners)})
     inside = predicted.contains(landmarks_px(rec)[0]) if rec.landmarks is not None else None
     row["landmarks_inside"] = float(np.mean(inside)) if inside is not None else np.nan
@@ -154,7 +162,9 @@ def evaluate_record(
     error_table = _errors(methods, references, acquired, rec)
     curves = strain_curves(methods, rec, frames, REFERENCE if references else PREDICTED)
     enlargement = float(experiment["settings"]["roi"]["enlargement"])
-    box_values = {**ids, **box_row(rec, box, enlargement)}
+    crop = predicted.extras.get(CROP_EXTRA)
+    crop_box = None if crop is None else Box.from_corners(crop)
+    box_values = {**ids, **box_row(rec, box, enlargement, crop_box)}
     for table in (error_table, curves):
         for key, value in reversed(list(ids.items())):
             table.insert(0, key, value)

@@ -21,9 +21,9 @@ import torch
 from myoflow.core.train.checkpoint import load_checkpoint, load_weights
 from myoflow.core.train.device import pick_device
 from myoflow.io.shards import read_record, read_shard, write_shard
-from myoflow.methods.tagstrain.boxes import Box, BoxCrop, crop_series
+from myoflow.methods.tagstrain.boxes import Box, BoxCrop, box_of_points, crop_series
 from myoflow.methods.tagstrain.data import RoiDataset, TrackerDataset
-from myoflow.methods.tagstrain.evaluate import BOX_EXTRA
+from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, CROP_EXTRA
 from myoflow.methods.tagstrain.inputs import problem, usable
 from myoflow.methods.tagstrain.nets import RNNCNN, RoiCNN
 from myoflow.methods.tagstrain.settings import ROI, TRACKER
@@ -177,14 +177,25 @@ def usable_box(corners: np.ndarray, size: int) -> Box:
 
 class Pipeline:
     """The fully automatic inference of paper 003 on batches of records: localise, crop, track,
-    map back. ``tracker`` None stops after localisation."""
+    map back. ``tracker`` None stops after localisation. ``refine`` (beyond the paper): crop
+    again around the tracked ED landmarks' extent, enlarged by ``enlargement`` like the
+    localisation target, and track again, that many times."""
 
-    def __init__(self, roi: RoiCNN, tracker: RNNCNN | None, crop_size: int, dev: torch.device):
+    def __init__(
+        self,
+        roi: RoiCNN,
+        tracker: RNNCNN | None,
+        crop_size: int,
+        dev: torch.device,
+        refine: int = 0,
+        enlargement: float = 0.6,
+    ):
         # channels_last weights: the 2-D convolutions of both networks run about 1.6 times
         # faster on the CPU (inputs of one channel are laid out alike either way)
         self.roi = roi.to(memory_format=torch.channels_last)
         self.tracker = None if tracker is None else tracker.to(memory_format=torch.channels_last)
         self.crop_size, self.dev = crop_size, dev
+        self.refine, self.enlargement = refine, enlargement
 
     @torch.no_grad()
     def boxes(self, series: Sequence[np.ndarray]) -> list[Box]:
@@ -206,14 +217,32 @@ class Pipeline:
         out = self.tracker(torch.from_numpy(x).to(self.dev)).cpu().numpy().astype(np.float64)
         return [c.crop_to_mm(o * self.crop_size) for c, o in zip(crops, out)]
 
+    def refined(self, landmarks_mm: np.ndarray, spacing: Sequence[float], size: int) -> Box:
+        """The box of tracked ED landmarks ``[2, 168]`` (mm), enlarged like the target, inside
+        the ``size`` x ``size`` image."""
+        sy, sx = spacing
+        points = np.asarray(landmarks_mm, dtype=np.float64) / np.array([[sx], [sy]])
+        return usable_box(box_of_points(points, self.enlargement).corners, size)
+
     def run(self, batch: Sequence[SliceRecord]) -> list[SliceRecord]:
-        """Prediction records: the box as the extra ``roi_box`` and, with a tracker, the
-        landmarks; no image is copied."""
+        """Prediction records: the localisation network's box as the extra ``roi_box`` and,
+        with a tracker, the landmarks and the box of the crop they were tracked in
+        (``crop_box``: the same box, or the last refined one); no image is copied."""
         series = [tagged_series(rec) for rec in batch]
         boxes = self.boxes(series)
+        extras = [{BOX_EXTRA: box.corners} for box in boxes]
         marks: list[np.ndarray | None] = [None] * len(batch)
         if self.tracker is not None:
-            marks = list(self.landmarks(series, boxes, [r.pixel_spacing_mm for r in batch]))
+            spacing = [r.pixel_spacing_mm for r in batch]
+            crops = boxes
+            tracked = self.landmarks(series, crops, spacing)
+            for _ in range(self.refine):
+                size = series[0].shape[-1]
+                crops = [self.refined(m[0], s, size) for m, s in zip(tracked, spacing)]
+                tracked = self.landmarks(series, crops, spacing)
+            marks = list(tracked)
+            for extra, crop in zip(extras, crops):
+                extra[CROP_EXTRA] = crop.corners
         return [
             rec.replace(
                 cine=None,
@@ -221,9 +250,9 @@ class Pipeline:
                 mask=None,
                 displacement=None,
                 landmarks=None if m is None else m.astype(np.float32),
-                extras={BOX_EXTRA: box.corners},
+                extras=extra,
             )
-            for rec, box, m in zip(batch, boxes, marks)
+            for rec, extra, m in zip(batch, extras, marks)
         ]
 
 
@@ -257,7 +286,12 @@ def predict_stage(
         tracker, tracker_sig = tracker_net(settings, series.shape[0])
         tracker = _load(tracker, tracker_weights, tracker_sig, dev)
     pipeline = Pipeline(
-        _load(roi, roi_weights, roi_sig, dev), tracker, settings["tracker"]["crop_size"], dev
+        _load(roi, roi_weights, roi_sig, dev),
+        tracker,
+        settings["tracker"]["crop_size"],
+        dev,
+        settings["tracker"]["refine"],
+        settings["roi"]["enlargement"],
     )
 
     def predicted() -> Iterator[SliceRecord]:

@@ -12,6 +12,7 @@ import pytest
 
 from myoflow.io.shards import read_shard, write_shard
 from myoflow.io.tables import read_tsv
+from myoflow.methods.tagstrain.boxes import box_of_points
 from myoflow.methods.tagstrain.data import TrackerDataset
 from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, UNSCORED, evaluate_stage
 from myoflow.methods.tagstrain.inputs import usable
@@ -369,3 +370,33 @@ def test_scans_without_landmarks_or_masks_get_strain_and_say_what_is_not_measure
     )
     for name in ("fig4_localisation", "fig5_bland_altman", "fig6_example"):
         assert (out / f"{name}.png").stat().st_size > 1000
+
+
+def test_a_refined_crop_is_the_box_of_the_first_pass_ed_landmarks(
+    cohort: tuple[Path, Path], trained: Path, tmp_path: Path
+) -> None:
+    """``tracker.refine: 1`` tracks again in the box of the first pass's ED landmarks (enlarged
+    like the target); without it the crop is the localisation network's box."""
+    shard, splits = cohort
+    exp = _experiment()
+    outs = {}
+    for refine in (0, 1):
+        settings = {**exp["settings"], "tracker": {**exp["settings"]["tracker"], "refine": refine}}
+        outs[refine] = tmp_path / f"refine{refine}.h5"
+        predict_stage(
+            {**exp, "settings": settings},
+            trained / ROI / "best.pt",
+            trained / TRACKER / "best.pt",
+            shard,
+            splits,
+            outs[refine],
+            "cpu",
+        )
+    (single,), (refined,) = read_shard(outs[0]), read_shard(outs[1])
+    np.testing.assert_array_equal(single.extras["crop_box"], single.extras[BOX_EXTRA])
+    np.testing.assert_array_equal(refined.extras[BOX_EXTRA], single.extras[BOX_EXTRA])
+    sy, sx = single.pixel_spacing_mm
+    ed_px = single.landmarks[0].astype(np.float64) / np.array([[sx], [sy]])
+    expected = usable_box(box_of_points(ed_px, 0.6).corners, 128)
+    np.testing.assert_allclose(refined.extras["crop_box"], expected.corners, atol=1e-4)
+    assert not np.allclose(refined.landmarks, single.landmarks)
