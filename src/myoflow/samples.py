@@ -116,9 +116,10 @@ def with_tracked(
 def tracked_targets(
     experiment: Mapping[str, Any],
     tracked: Sequence[str | os.PathLike[str]],
-    *refs: list[SampleRef],
-) -> list[list[SampleRef]]:
-    """Each list of ``refs`` (training, validation) with its tracking shard as target when the
+    train: list[SampleRef],
+    val: list[SampleRef],
+) -> tuple[list[SampleRef], list[SampleRef]]:
+    """The training and validation samples with their tracking shard as target when the
     experiment learns a tracker (``experiment["tracker"]``), unchanged otherwise. A slice the
     tracker could not follow is left out with a warning naming it (the tracking QC says why);
     tracking shards given to an experiment whose reference is not a tracker are an error."""
@@ -129,14 +130,14 @@ def tracked_targets(
                 f"{len(tracked)} tracking shard(s) given, but the reference of experiment "
                 f"{experiment['name']} is {experiment['reference']!r}, not a tracker"
             )
-        return list(refs)
+        return train, val
     if not tracked:
         raise ValueError(
             f"experiment {experiment['name']}: reference {tracker!r} needs the tracking shards"
         )
     index = tracked_index(tracked)
     out = []
-    for split, group in zip(("training", "validation"), refs):
+    for split, group in (("training", train), ("validation", val)):
         kept, missing = with_tracked(group, index)
         if missing:
             log.warning(
@@ -149,7 +150,7 @@ def tracked_targets(
                 ", ".join(f"{r.cohort}:{r.key}" for r in missing),
             )
         out.append(kept)
-    return out
+    return out[0], out[1]
 
 
 def _cohort_of(group: h5py.Group) -> str:
