@@ -86,7 +86,8 @@ def tag_contrast(series: np.ndarray, peaks: TagPeaks, positions: np.ndarray) -> 
         finite = np.all(np.isfinite(pos), axis=1)
         cols = np.clip(np.rint(pos[finite, 0]).astype(int), 0, w - 1)
         rows = np.clip(np.rint(pos[finite, 1]).astype(int), 0, h - 1)
-        bands = np.abs(fft.ifft2(spectra[t][None] * filters))[:, rows, cols]
+        bands = fft.ifft2(spectra[t][None] * filters).reshape(len(filters), -1)
+        bands = np.abs(np.take(bands, rows * w + cols, axis=1))  # only where the points are
         medians = np.median(bands, axis=1) if len(rows) else np.zeros(4)
         out[t] = float(min(medians[:2]) / max(max(medians[2:]), np.finfo(float).tiny))
     return out

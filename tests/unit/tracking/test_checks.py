@@ -4,6 +4,7 @@ alone, faded tags and widespread flags fail the slice with a reason."""
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from myoflow.tracking.checks import (
     BAD,
@@ -12,6 +13,7 @@ from myoflow.tracking.checks import (
     JUMP,
     OUTSIDE,
     CheckOptions,
+    _near,
     check_points,
 )
 
@@ -164,3 +166,28 @@ def test_forward_and_backward_paths_far_apart_fail_the_slice() -> None:
     only_faded = apart(0.5, faded_from_2)
     assert np.isnan(only_faded.scores["forward_backward_px"])
     assert "forward and backward" not in only_faded.reason
+
+
+def test_the_smooth_field_anywhere_is_its_basis_times_each_frames_coefficients() -> None:
+    """``field_at`` sums the basis terms against a frames-by-components matrix of coefficients
+    (an order of magnitude faster than the direct product of the three arrays); the sums, term
+    by term, are those of the direct product, so its values are the same to the last bit."""
+    ref, positions = _slice()
+    checked = check_points(ref, positions, PERIOD, _tagged(), es_frame=4)
+    xy = np.random.default_rng(5).uniform(20.0, 60.0, (300, 2))
+    got = checked.field_at(xy)
+    direct = np.einsum("nk,tkc->tnc", checked.basis(xy), checked.coefficients)
+    assert got.shape == (FRAMES, len(xy), 2) and np.array_equal(got, direct)
+    assert np.all(got[0] == 0.0)  # no displacement at ED
+
+
+def test_the_band_check_grows_each_frames_mask_on_its_own() -> None:
+    """The myocardium masks of all frames are grown by the band in one call: a frame's grown
+    mask is its own, whatever the masks of the frames around it."""
+    rng = np.random.default_rng(2)
+    masks = rng.random((5, 30, 40)) > 0.97
+    masks[2] = False  # a frame without a mask next to frames with one
+    for band in (1, 2, 3):
+        grown = _near(masks, band)
+        for t in range(len(masks)):
+            assert np.array_equal(grown[t], ndimage.binary_dilation(masks[t], iterations=band))
