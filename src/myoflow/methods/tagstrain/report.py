@@ -146,7 +146,9 @@ def figures_stage(
     fig4 = os.path.join(out_dir, "fig4_localisation")
     if np.isfinite(boxes["iou"].to_numpy(float)).any():
         examples = []
-        for title, row in figures.pick_examples(boxes[boxes["cohort"] == first]):
+        firsts = boxes[boxes["cohort"] == first]
+        scored = firsts[np.isfinite(firsts["iou"].to_numpy(float))]
+        for title, row in figures.pick_examples(scored) if len(scored) else []:
             rec = _find(shards, f"{row['subject']}/{row['slice_id']}")
             if rec is None or rec.tagged is None:
                 continue
