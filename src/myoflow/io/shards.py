@@ -32,14 +32,6 @@ from myoflow.record import SliceRecord
 _ARRAYS = ("cine", "tagged", "mask", "displacement", "landmarks", "rv_insertion_mm")
 
 
-class _Everything:
-    """Contains every name: ``read_record``'s default of reading all arrays and extras."""
-
-    def __contains__(self, name: object) -> bool:
-        return True
-
-
-_ALL = _Everything()
 _FORMAT_VERSION = 1
 #: Columns of a shard's index table (``index-NNN.tsv``): one row per record, beside every shard
 #: of canonical records and of each preprocessing profile.
@@ -130,11 +122,15 @@ def write_shard(path: str | os.PathLike[str], records: Iterable[SliceRecord]) ->
 
 def _read_group(g: h5py.Group, only: Collection[str] | None = None) -> SliceRecord:
     meta = json.loads(g.attrs["meta"])
-    wanted = _ALL if only is None else set(only)
-    arrays = {name: g[name][()] for name in _ARRAYS if name in g and name in wanted}
+    wanted = None if only is None else set(only)
+
+    def read(name: str) -> bool:
+        return wanted is None or name in wanted
+
+    arrays = {name: g[name][()] for name in _ARRAYS if name in g and read(name)}
     extras = {}
     if "extras" in g:
-        extras = {name: ds[()] for name, ds in g["extras"].items() if name in wanted}
+        extras = {name: ds[()] for name, ds in g["extras"].items() if read(name)}
     return SliceRecord(
         cohort=meta["cohort"],
         subject=meta["subject"],

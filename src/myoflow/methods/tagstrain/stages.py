@@ -27,7 +27,7 @@ from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, CROP_EXTRA
 from myoflow.methods.tagstrain.inputs import problem, usable
 from myoflow.methods.tagstrain.nets import RNNCNN, RoiCNN
 from myoflow.methods.tagstrain.settings import ROI, TRACKER
-from myoflow.methods.tagstrain.slices import USED, tagged_series
+from myoflow.methods.tagstrain.slices import USED, landmarks_px, tagged_series
 from myoflow.methods.tagstrain.trainer import (
     RoiTrainer,
     TrackerTrainer,
@@ -217,12 +217,11 @@ class Pipeline:
         out = self.tracker(torch.from_numpy(x).to(self.dev)).cpu().numpy().astype(np.float64)
         return [c.crop_to_mm(o * self.crop_size) for c, o in zip(crops, out)]
 
-    def refined(self, landmarks_mm: np.ndarray, spacing: Sequence[float], size: int) -> Box:
-        """The box of tracked ED landmarks ``[2, 168]`` (mm), enlarged like the target, inside
-        the ``size`` x ``size`` image."""
-        sy, sx = spacing
-        points = np.asarray(landmarks_mm, dtype=np.float64) / np.array([[sx], [sy]])
-        return usable_box(box_of_points(points, self.enlargement).corners, size)
+    def refined(self, rec: SliceRecord, landmarks_mm: np.ndarray) -> Box:
+        """The box of the tracked ED landmarks of ``rec`` (``landmarks_mm`` ``[T, 2, 168]``),
+        enlarged like the target, inside its image."""
+        ed_px = landmarks_px(rec.replace(landmarks=landmarks_mm))[0]
+        return usable_box(box_of_points(ed_px, self.enlargement).corners, rec.image_shape[1])
 
     def run(self, batch: Sequence[SliceRecord]) -> list[SliceRecord]:
         """Prediction records: the localisation network's box as the extra ``roi_box`` and,
@@ -237,8 +236,7 @@ class Pipeline:
             crops = boxes
             tracked = self.landmarks(series, crops, spacing)
             for _ in range(self.refine):
-                size = series[0].shape[-1]
-                crops = [self.refined(m[0], s, size) for m, s in zip(tracked, spacing)]
+                crops = [self.refined(rec, m) for rec, m in zip(batch, tracked)]
                 tracked = self.landmarks(series, crops, spacing)
             marks = list(tracked)
             for extra, crop in zip(extras, crops):
