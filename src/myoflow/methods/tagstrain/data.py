@@ -14,9 +14,9 @@ Augmentation (beyond the paper, all drawn from ``(seed, epoch, index)`` so a res
 samples of an uninterrupted one): the localisation input is mirrored and turned by quarter turns
 (the eight orientations a square image keeps; its box follows exactly) and shifted by whole
 pixels, box with it, so the network must find the heart rather than learn where and how the
-phantom puts it, and a cohort of a few hundred slices gives eight times the images; the tracker's box
-is moved and scaled by a few per cent, since at inference it gets the localisation network's box,
-not the target.
+phantom puts it, and a cohort of a few hundred slices gives eight times the images; the tracker's
+box is moved and scaled by a few per cent, since at inference it gets the localisation network's
+box, not the target.
 
 Padded frames. The ``fov`` profile appends empty frames to a short series and marks the acquired
 ones in the extra ``frame_acquired``; the tracker's samples carry it as a validity mask so the loss
