@@ -23,6 +23,12 @@ def main() -> None:
         default=[],
         help="tracking shards (HDF5) whose displacement is the target (tracker references)",
     )
+    parser.add_argument(
+        "--needs",
+        nargs="*",
+        default=[],
+        help="best.pt of the models this one starts from or runs (the method's train_needs)",
+    )
     parser.add_argument("--out-dir", required=True, help="model folder (best.pt, history.tsv)")
     parser.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
@@ -35,6 +41,7 @@ def main() -> None:
         args.out_dir,
         device=args.device,
         threads=args.threads,
+        needs=args.needs,
     )
 
 

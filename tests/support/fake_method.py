@@ -17,6 +17,8 @@ class FakeSettings:
     models: tuple[str, ...] = ("a", "b")
     #: model -> the other models its prediction runs (``Method.predict_needs``)
     needs: dict[str, list[str]] | None = None
+    #: model -> the other models its training starts from (``Method.train_needs``)
+    train_needs: dict[str, list[str]] | None = None
 
 
 class Fake(Method):
@@ -30,6 +32,9 @@ class Fake(Method):
     def models(self, experiment: Mapping[str, Any]) -> list[str]:
         return list(experiment["settings"]["models"])
 
+    def train_needs(self, experiment: Mapping[str, Any], model: str) -> list[str]:
+        return list((experiment["settings"].get("train_needs") or {}).get(model, []))
+
     def predict_needs(self, experiment: Mapping[str, Any], model: str) -> list[str]:
         return list((experiment["settings"].get("needs") or {}).get(model, []))
 
@@ -41,7 +46,7 @@ class Fake(Method):
         out_dir: Path,
         device: str | None = None,
     ) -> None:
-        self.calls.append(("train", model))
+        self.calls.append(("train", model, dict(data.needs)) if data.needs else ("train", model))
 
     def predict(
         self,

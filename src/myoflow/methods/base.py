@@ -35,12 +35,14 @@ Path = str | os.PathLike[str]
 @dataclass(frozen=True)
 class TrainingData:
     """The files a training job gets: the preprocessed shards of every cohort of the experiment
-    (the method's profile), their split tables, and the tracking shards when a tracker computes
-    the reference (else empty)."""
+    (the method's profile), their split tables, the tracking shards when a tracker computes
+    the reference (else empty), and the ``best.pt`` of each model ``Method.train_needs`` names,
+    by model."""
 
     shards: Sequence[Path]
     splits: Sequence[Path]
     tracked: Sequence[Path] = field(default_factory=tuple)
+    needs: Mapping[str, Path] = field(default_factory=dict)
 
 
 class Method(ABC):
@@ -69,6 +71,12 @@ class Method(ABC):
         """Names of the models trained for the experiment, one training job each (they become
         the ``model`` wildcard and ``results/models/<exp>/<model>/``)."""
         return ["model"]
+
+    def train_needs(self, experiment: Mapping[str, Any], model: str) -> list[str]:
+        """Other models of the experiment whose ``best.pt`` the training of ``model`` starts
+        from or runs (none by default), trained first. Paper 001 fine-tunes a network pretrained
+        on pseudo-tagged cine, and makes that cine tagged with its CycleGAN's generator."""
+        return []
 
     def predict_needs(self, experiment: Mapping[str, Any], model: str) -> list[str]:
         """Other models whose ``best.pt`` the prediction of ``model`` also runs (none by

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,13 @@ def train_stage(
     out_dir: PathLike,
     device: str | None = None,
     threads: int | None = None,
+    needs: Sequence[PathLike] = (),
 ) -> None:
-    """Train ``model`` of the experiment into ``out_dir`` (resuming after a kill)."""
+    """Train ``model`` of the experiment into ``out_dir`` (resuming after a kill); ``needs``: the
+    best weights of the models its method names (``Method.train_needs``), in order."""
     method = method_of(experiment["method"])
     _check_model(method.models(experiment), model, experiment)
+    data = replace(data, needs=_needs(method.train_needs(experiment, model), needs, model))
     _set_threads(threads)
     method.train(experiment, model, data, out_dir, device)
 
@@ -65,16 +69,9 @@ def predict_stage(
     best weights of the other models its method names (``Method.predict_needs``), in order."""
     method = method_of(experiment["method"])
     _check_model(method.models(experiment), model, experiment)
-    names = method.predict_needs(experiment, model)
-    if len(needs) != len(names):
-        raise ValueError(
-            f"experiment {experiment['name']}: model {model!r} predicts with {names}, "
-            f"got {len(needs)} weight file(s)"
-        )
+    needed = _needs(method.predict_needs(experiment, model), needs, model)
     _set_threads(threads)
-    method.predict(
-        experiment, model, weights, shard, splits, out, device, needs=dict(zip(names, needs))
-    )
+    method.predict(experiment, model, weights, shard, splits, out, device, needs=needed)
 
 
 def evaluate_stage(
@@ -126,6 +123,13 @@ def report_stage(
 ) -> None:
     """Run the method's report stage ``stage`` (its tables or figures) into ``out_dir``."""
     method_of(experiment["method"]).report(stage, experiment, inputs, out_dir)
+
+
+def _needs(names: Sequence[str], files: Sequence[PathLike], model: str) -> dict[str, PathLike]:
+    """The weight files of the models ``names`` (a method's ``*_needs``), given in that order."""
+    if len(files) != len(names):
+        raise ValueError(f"model {model!r} needs the weights of {list(names)}, got {list(files)}")
+    return dict(zip(names, files, strict=True))
 
 
 def _check_model(models: Sequence[str], model: str, experiment: Mapping[str, Any]) -> None:

@@ -75,5 +75,14 @@ def test_a_prediction_gets_the_weights_of_the_models_it_needs_by_name(tmp_path: 
     predict_stage(needing, "b", "wb.pt", "s.h5", "splits.tsv", tmp_path / "p.h5", needs=["wa.pt"])
     predict_stage(needing, "a", "wa.pt", "s.h5", "splits.tsv", tmp_path / "p.h5")
     assert fake_method.METHOD.calls == [("predict", "b", {"a": "wa.pt"}), ("predict", "a", {})]
-    with pytest.raises(ValueError, match=r"model 'b' predicts with \['a'\], got 0 weight"):
+    with pytest.raises(ValueError, match=r"model 'b' needs the weights of \['a'\], got \[\]"):
         predict_stage(needing, "b", "wb.pt", "s.h5", "splits.tsv", tmp_path / "p.h5")
+
+
+def test_a_training_gets_the_weights_of_the_models_it_starts_from_by_name(tmp_path: Path) -> None:
+    needing = {**EXPERIMENT, "settings": {"models": ["a", "b"], "train_needs": {"b": ["a"]}}}
+    train_stage(needing, "b", TrainingData([], []), tmp_path, needs=["wa.pt"])
+    train_stage(needing, "a", TrainingData([], []), tmp_path)
+    assert fake_method.METHOD.calls == [("train", "b", {"a": "wa.pt"}), ("train", "a")]
+    with pytest.raises(ValueError, match=r"model 'b' needs the weights of \['a'\], got \[\]"):
+        train_stage(needing, "b", TrainingData([], []), tmp_path)
