@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Self
 
 import h5py
@@ -127,6 +127,7 @@ class FrameShard:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._h5 = open_shard(path)
+        self._table: tuple[pd.DataFrame, dict[str, tuple[int, int]]] | None = None
         if self._h5.attrs.get("layout") != LAYOUT:
             self._h5.close()
             raise ValueError(f"{self.path}: not a {LAYOUT} shard")
@@ -163,3 +164,57 @@ class FrameShard:
     def meta(self, key: str) -> dict[str, Any]:
         """The metadata (``myoflow.io.shards`` meta) of the slice ``subject/slice_id``."""
         return json.loads(self._h5["records"][key].attrs["meta"])
+
+    def _slices(self) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
+        """The sample table and each slice's sample range, read once per open shard."""
+        if self._table is None:
+            table = self.table()
+            keys = (table["subject"] + "/" + table["slice_id"]).to_numpy()
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+            stops = np.r_[starts[1:], len(keys)]
+            ranges = {keys[a]: (int(a), int(b)) for a, b in zip(starts, stops, strict=True)}
+            self._table = (table, ranges)
+        return self._table
+
+    def slice_keys(self) -> list[str]:
+        """The slices ``subject/slice_id`` of the shard, in order."""
+        return list(self._slices()[1])
+
+    def records(self, keys: Iterable[str] | None = None) -> Iterator[SliceRecord]:
+        """The slices ``keys`` (default: all, in order) rebuilt as records from their samples:
+        a series or mask none of whose samples has it is None, a mask known at end-diastole
+        alone is ``[1, H, W]`` as in the record written. Why: a prediction is
+        written as a ``frames2d`` shard of the same slices (``write_frames``), and an evaluation
+        compares two such shards slice by slice."""
+        table, rows = self._slices()
+        for key in rows if keys is None else keys:
+            start, stop = rows[key]
+            meta = self.meta(key)
+            arrays = {
+                name: self._h5[name][start:stop]
+                for name in ("cine", "tagged")
+                if table[f"has_{name}"].iloc[start:stop].any()
+            }
+            known = table["has_mask"].to_numpy()[start:stop].astype(bool)
+            if known.all():
+                arrays["mask"] = self._h5["mask"][start:stop]
+            elif known.any():  # known at end-diastole alone: ``[1, H, W]`` as it was written
+                ed = start + int(meta["ed_frame"])
+                arrays["mask"] = self._h5["mask"][ed : ed + 1]
+            yield SliceRecord(
+                cohort=meta["cohort"],
+                subject=meta["subject"],
+                slice_id=meta["slice_id"],
+                position=meta["position"],
+                group=meta["group"],
+                pixel_spacing_mm=tuple(meta["pixel_spacing_mm"]),
+                frame_times_ms=table["time_ms"].to_numpy()[start:stop],
+                original_frames=meta["original_frames"],
+                ed_frame=meta["ed_frame"],
+                es_frame=meta["es_frame"],
+                slice_location_mm=meta["slice_location_mm"],
+                covariates=meta["covariates"],
+                flags=meta["flags"],
+                source_files=meta["source_files"],
+                **arrays,
+            )
