@@ -18,7 +18,7 @@ from myoflow.errors import ConfigError
 #: (``myoflow.methods.base``); the ones registered as None are refused at start-up.
 METHODS: dict[str, str | None] = {
     "myonet": "myoflow.methods.myonet.method:METHOD",
-    "tagseg": None,
+    "tagseg": "myoflow.methods.tagseg.method:METHOD",
     "attmnet": None,
     "tagstrain": "myoflow.methods.tagstrain.method:METHOD",
 }

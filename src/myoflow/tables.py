@@ -166,6 +166,39 @@ SEGMENTATION_COLUMNS = [
 #: 2-D segmentation accuracy: one row per slice x method x against x frame.
 SEGMENTATION_METRICS = [*SLICE_ID, "method", "against", "frame", *SEGMENTATION_COLUMNS]
 
+#: Paper 001's per-image accuracy: one row per tagged frame x model (``method``), with the
+#: frame's place in the cycle and the model's place in the paper's design (``kind``: pretrain,
+#: tagged or baseline; ``strategy``: scratch, cine, physics, cyclegan; ``gamma``).
+TAGSEG_SEGMENTATION = [
+    *SLICE_ID,
+    "method",
+    "against",
+    "frame",
+    "time_ms",
+    "is_ed",
+    "is_es",
+    "kind",
+    "architecture",
+    "strategy",
+    "gamma",
+    *SEGMENTATION_COLUMNS,
+]
+
+#: Paper 001's realism of a pseudo-tagged frame against the true tagged frame of the same heart
+#: (the phantom): one row per frame x transform (``myoflow.methods.tagseg.realism``).
+TAGSEG_REALISM = [
+    *SLICE_ID,
+    "transform",
+    "frame",
+    "ssim_heart",
+    "spacing_mm_pseudo",
+    "spacing_mm_real",
+    "angle_deg_pseudo",
+    "angle_deg_real",
+    "modulation_pseudo",
+    "modulation_real",
+]
+
 #: Identifiers of a whole subject (a stack of slices) rather than one slice.
 SUBJECT_ID = ["experiment", "cohort", "subject", "group", "split"]
 

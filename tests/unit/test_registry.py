@@ -18,6 +18,7 @@ import yaml
 
 from myoflow import registry
 from myoflow.methods.myonet.settings import MyoNetSettings
+from myoflow.methods.tagseg.settings import TagSegSettings
 from myoflow.methods.tagstrain.settings import TagStrainSettings
 from myoflow.settings import defaults
 
@@ -67,6 +68,7 @@ SETTINGS_SCHEMAS = {
     },
     "myonet": (MyoNetSettings, "myonet_settings"),
     "tagstrain": (TagStrainSettings, "tagstrain_settings"),
+    "tagseg": (TagSegSettings, "tagseg_settings"),
 }
 
 

@@ -220,6 +220,15 @@ def model_weights(wildcards):
     return f"{models_dir(wildcards.exp)}/{wildcards.model}/best.pt"
 
 
+def train_needs(wildcards):
+    """The best weights of the other models a model's training starts from (Method.train_needs)."""
+    exp = EXPERIMENTS[wildcards.exp]
+    return [
+        f"{models_dir(wildcards.exp)}/{other}/best.pt"
+        for other in METHOD[wildcards.exp].train_needs(exp, wildcards.model)
+    ]
+
+
 def predict_needs(wildcards):
     """The best weights of the other models a model's prediction runs (Method.predict_needs)."""
     exp = EXPERIMENTS[wildcards.exp]
@@ -312,6 +321,16 @@ def experiment_first_predictions(wildcards):
     return [
         f"{RESULTS}/experiments/{wildcards.exp}/predictions/{model}/{cohort}/shard-{shard}.h5"
         for model in MODELS[wildcards.exp]
+        for shard in shards_of(cohort)
+    ]
+
+
+def experiment_every_prediction(wildcards):
+    """Every model's prediction of every shard of the experiment (a figure picks its frames)."""
+    return [
+        f"{RESULTS}/experiments/{wildcards.exp}/predictions/{model}/{cohort}/shard-{shard}.h5"
+        for model in MODELS[wildcards.exp]
+        for cohort in EXPERIMENTS[wildcards.exp]["cohorts"]
         for shard in shards_of(cohort)
     ]
 

@@ -9,6 +9,7 @@ rule train_model:
         shards=experiment_shards,
         splits=experiment_splits,
         tracked=experiment_tracked,
+        needs=train_needs,
     output:
         best=f"{RESULTS}/models/{{exp}}/{{model}}/best.pt",
         history=f"{RESULTS}/models/{{exp}}/{{model}}/history.tsv",
@@ -29,7 +30,7 @@ rule train_model:
     shell:
         "python {params.script} --experiment {params.experiment:q} --model {wildcards.model}"
         " --shards {input.shards} --splits {input.splits} --tracked {input.tracked}"
-        " --out-dir {params.out_dir} --threads {threads} 2> {log}"
+        " --needs {input.needs} --out-dir {params.out_dir} --threads {threads} 2> {log}"
 
 
 rule predict_shard:

@@ -291,7 +291,7 @@ class CycleGAN(nn.Module):
         return [*self.D_tag.parameters(), *self.D_cine.parameters()]
 
     def generator_step(
-        self, cine: torch.Tensor, tagged: torch.Tensor
+        self, cine: torch.Tensor, tagged: torch.Tensor, keep_fakes: bool = True
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The generators' loss ``adv_g + cycle + identity`` and its (weighted) parts, detached.
 
@@ -299,6 +299,7 @@ class CycleGAN(nn.Module):
         ``cycle``: ``lambda_cycle`` x the L1 of each domain's round trip; ``identity``:
         ``identity_weight * lambda_cycle`` x the L1 of each generator applied to its own target
         domain (Zhu et al.: it keeps the intensities of what needs no translation).
+        ``keep_fakes``: False for a validation batch, whose fakes must not reach the pools.
         """
         cine, tagged = to_tanh(cine), to_tanh(tagged)
         fake_tag, fake_cine = self.G_cine2tag(cine), self.G_tag2cine(tagged)
@@ -313,7 +314,7 @@ class CycleGAN(nn.Module):
             identity = (self.identity_weight * self.lambda_cycle) * (
                 l1(self.G_cine2tag(tagged), tagged) + l1(self.G_tag2cine(cine), cine)
             )
-        self._fakes = (fake_tag.detach(), fake_cine.detach())
+        self._fakes = (fake_tag.detach(), fake_cine.detach()) if keep_fakes else None
         parts = {"adv_g": adv, "cycle": cycle, "identity": identity}
         return adv + cycle + identity, {name: value.detach() for name, value in parts.items()}
 

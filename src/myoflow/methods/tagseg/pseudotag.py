@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import ndimage
@@ -47,7 +48,7 @@ class PseudoTagSettings:
     #: Total flip angle of each SPAMM module (paper: 70 degrees).
     total_flip_deg: float = 70.0
     #: Binomial pulse train (paper: 1-3-3-1).
-    pattern: str = "1-3-3-1"
+    pattern: Literal["1-1", "1-3-3-1"] = "1-3-3-1"
     #: Grid angle from the image's columns in degrees; None draws one per image, uniform in
     #: [0, 90) (a grid is symmetric under quarter turns).
     angle_deg: float | None = None
@@ -105,7 +106,8 @@ def pseudo_tagged(
     """The pseudo-tagged series ``[T, H, W]`` (float32, [0, 1]) of ``cine`` ``[T, H, W]`` and the
     grid angle used (degrees).
 
-    ``times_ms``: frame times after tagging (the first frame is tagging time); without them the
+    ``times_ms``: each frame's time after the tagging pulse (a series' frame times minus its
+    first, or one frame's alone when frames are transformed one at a time); without them the
     tags keep full modulation. ``displacement_mm``: Lagrangian from the first frame, so that
     the tags move with the tissue. The grid's phase is drawn from ``rng`` too, so the tag lines
     do not always cross the same pixels."""
@@ -122,7 +124,8 @@ def pseudo_tagged(
         total_flip_deg=settings.total_flip_deg,
     )
     times = np.zeros(len(images)) if times_ms is None else np.asarray(times_ms, float)
-    times = times - times[0]
+    if times.shape != (len(images),) or np.any(times < 0):
+        raise ValueError(f"times_ms must be {len(images)} times >= 0 after tagging, got {times}")
     reference = reference_positions(displacement_mm, spacing_mm, images.shape[1:])
     gre_like = np.sqrt(normalised(images))
     return apply_tagging(gre_like, reference, times, tags, settings.t1_ms), angle
