@@ -21,8 +21,7 @@ import torch
 from monai.networks.nets import DynUNet, SegResNetVAE
 from torch import nn
 
-#: Trainable parameters of the paper's networks (Table 2, 256 x 256 inputs).
-PAPER_PARAMETERS = {"dynunet": 34_164_258, "segresnetvae": 3_555_891}
+from myoflow.methods.tagseg.settings import PAPER_PARAMETERS
 
 #: Filters per level of nnU-Net's 2-D plan as MONAI's DynUNet defaults it: doubling from 32 and
 #: capped at 512; the paper's network has seven levels (input, 5 downsampling, bottleneck).

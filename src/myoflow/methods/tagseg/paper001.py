@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from myoflow.methods.tagseg.nets import PAPER_PARAMETERS
+from myoflow.methods.tagseg.settings import PAPER_PARAMETERS, finetuned
 
 #: Table 3's splits, as its columns.
 SPLITS = ("train", "test")
@@ -95,12 +95,20 @@ def _wide(segmentation: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
 
 
 def table3_strategies(segmentation: pd.DataFrame, gamma: float) -> pd.DataFrame:
-    """Architecture x strategy at the experiment's ``gamma``; then the pretrainings alone and
-    the empty-mask baseline."""
+    """Architecture x strategy (the models named ``<architecture>_<strategy>``) at the
+    experiment's ``gamma``; then the pretrainings alone and the empty-mask baseline."""
     table = segmentation.assign(gamma=segmentation["gamma"].astype(float))
-    main = table[(table["kind"] == "tagged") & np.isclose(table["gamma"].fillna(-1), gamma)]
-    rest = table[table["kind"].isin(["pretrain", "baseline"])]
-    ordered = pd.concat([main, rest], ignore_index=True)
+    named = [
+        finetuned(a, s) if isinstance(a, str) else None
+        for a, s in zip(table["architecture"], table["strategy"], strict=True)
+    ]
+    main = table[
+        (table["kind"] == "tagged")
+        & (table["method"] == pd.Series(named, index=table.index))
+        & np.isclose(table["gamma"].fillna(-1), gamma)
+    ]
+    parts = [main, *(table[table["kind"] == kind] for kind in ("pretrain", "baseline"))]
+    ordered = pd.concat(parts, ignore_index=True)
     ordered = ordered.assign(
         architecture=ordered["architecture"].fillna("-"),
         strategy=ordered["strategy"].fillna("-"),
@@ -118,8 +126,14 @@ def table4_gamma(segmentation: pd.DataFrame, models: Mapping[float, str]) -> pd.
     ranks = []
     for split in SPLITS:
         if f"dsc_mean_{split}" in table:
-            ranks.append(table[f"dsc_mean_{split}"].rank(ascending=False, method="min"))
-            ranks.append(table[f"hd95_mm_mean_{split}"].rank(ascending=True, method="min"))
+            # a model without a value (HD95 of empty predictions only) ranks last
+            for column, ascending in (
+                (f"dsc_mean_{split}", False),
+                (f"hd95_mm_mean_{split}", True),
+            ):
+                ranks.append(
+                    table[column].rank(ascending=ascending, method="min", na_option="bottom")
+                )
     table["cumulative_rank"] = sum(ranks)
     table["rank"] = table["cumulative_rank"].rank(method="min").astype(int)
     return table.sort_values("gamma", ignore_index=True)

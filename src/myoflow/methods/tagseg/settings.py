@@ -33,6 +33,9 @@ ARCHITECTURES = ("dynunet", "segresnetvae")
 STRATEGIES = ("scratch", "cine", "physics", "cyclegan")
 #: The CycleGAN model's name.
 CYCLEGAN = "cyclegan"
+#: Trainable parameters of the paper's networks (Table 2, 256 x 256 inputs), here so that the
+#: report (no torch) reads them too.
+PAPER_PARAMETERS = {"dynunet": 34_164_258, "segresnetvae": 3_555_891}
 
 
 @dataclass(frozen=True)
