@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CORES ?= 2
 SNAKEMAKE := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/snakemake
 
-.PHONY: install demo test report bench bench-accuracy bench-tracking bench-tagstrain mutants clean
+.PHONY: install demo test report bench bench-accuracy bench-tracking bench-tagstrain bench-tagseg mutants clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,6 +34,7 @@ bench: install
 	$(PY) benchmarks/bench_dag.py
 	$(PY) benchmarks/bench_nets.py --repeats 3
 	$(PY) benchmarks/bench_tagstrain_speed.py --threads $(CORES)
+	$(PY) benchmarks/bench_tagseg_speed.py --threads $(CORES) --batch 2
 
 bench-accuracy: install
 	$(PY) benchmarks/bench_myonet_accuracy.py --cores $(CORES)
@@ -43,6 +44,9 @@ bench-tracking: install
 
 bench-tagstrain: install
 	$(PY) benchmarks/bench_tagstrain_accuracy.py --cores $(CORES)
+
+bench-tagseg: install
+	$(PY) benchmarks/bench_tagseg_accuracy.py --cores $(CORES)
 
 # Mutation testing of the numerical core against its unit tests (not in CI; 38 minutes on 2 cores
 # when run afresh; config: [tool.mutmut] in pyproject.toml). Resumes where a previous run stopped;
