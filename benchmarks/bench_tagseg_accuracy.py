@@ -28,10 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from myoflow.io.tables import read_tsv
+from myoflow.report.tables import markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["method", "n_test", "dsc_mean_test", "dsc_sd_test", "hd95_mm_mean_test", "empty_test"]
@@ -139,11 +139,10 @@ def main() -> None:
         f"{args.pretrain_epochs} pretraining + {args.epochs} on tagged frames, CycleGAN "
         f"{args.cyclegan_epochs}; {minutes:.1f} min on {args.cores} cores ({work})\n"
     )
-    pd.set_option("display.width", 200)
     print("Table 3, test split (Dice, HD95 mm; empty: frames predicted without myocardium)")
-    print(table3[COLUMNS].to_markdown(index=False, floatfmt=".3f"))
-    print("\nRealism of the pseudo-tagged cine against the true tagged frame (test and train)")
-    print(read_tsv(tables / "realism.tsv").to_markdown(index=False, floatfmt=".3f"))
+    print(markdown_table(table3[COLUMNS]))
+    print("\nRealism of the pseudo-tagged cine against the true tagged frame (train and test)")
+    print(markdown_table(read_tsv(tables / "realism.tsv")))
 
 
 if __name__ == "__main__":
