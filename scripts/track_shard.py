@@ -25,6 +25,11 @@ def main() -> None:
         "--options", default="{}", help="tracker options (JSON, config.tracking.<tracker>)"
     )
     parser.add_argument("--shard", required=True, help="preprocessed shard (HDF5)")
+    parser.add_argument(
+        "--masks",
+        help="a segmentation model's prediction shard (frames2d HDF5) whose ED myocardium "
+        "replaces each record's mask (an experiment's `mask:`)",
+    )
     parser.add_argument("--out", required=True, help="output tracked shard (HDF5)")
     parser.add_argument("--qc", required=True, help="output QC table of untracked slices (TSV)")
     parser.add_argument("--quality", required=True, help="output quality table (TSV)")
@@ -39,7 +44,13 @@ def main() -> None:
     setup_logging()
     with threadpool_limits(limits=args.threads):
         track_stage(
-            args.tracker, json.loads(args.options), args.shard, args.out, args.qc, args.quality
+            args.tracker,
+            json.loads(args.options),
+            args.shard,
+            args.out,
+            args.qc,
+            args.quality,
+            masks=args.masks,
         )
 
 

@@ -61,7 +61,10 @@ def resolve(
     series: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Any]:
     """Experiment ``name`` resolved: method, cohorts, reference, tracker, where its trained
-    models come from and its settings.
+    models come from, where its trackers' masks come from and its settings.
+
+    ``mask``: ``{experiment, model}`` whose predicted myocardium the trackers start from
+    (``mask:``, ``_mask_source``), None for the records' own.
 
     ``trained_by``/``models_path``: the experiment or folder whose models it applies
     (``models:``; ``_models_from``), both None when it trains its own.
@@ -93,6 +96,8 @@ def resolve(
                 f"cohorts, not for {real}; use 'provided' (the manifest's displacement column)"
             )
     trained_by, models_path = _models_from(config, name)
+    settings = method.settings(config, name)
+    mask = _mask_source(config, name, method, settings)
     return {
         "name": name,
         "method": exp["method"],
@@ -103,8 +108,61 @@ def resolve(
         "first_group": {c: _first_group(config["cohorts"][c]) for c in exp["cohorts"]},
         "trained_by": trained_by,
         "models_path": models_path,
-        "settings": method.settings(config, name),
+        "mask": mask,
+        "settings": settings,
     }
+
+
+def _mask_source(
+    config: dict[str, Any], name: str, method: Method, settings: dict[str, Any]
+) -> dict[str, str] | None:
+    """``{experiment, model}`` whose predicted ED myocardium the experiment's trackers start from
+    (``mask:``), None for the records' own masks.
+
+    Checked here, naming the key, so that a typo fails at start-up rather than as a missing
+    file: the source is a segmentation experiment (its method's profile is ``frames2d``, its
+    predictions hold masks) of this config, covering this experiment's cohorts, predicting every
+    split (``evaluate_split: all``, or ``auto`` when it applies models trained elsewhere), and
+    ``model`` is one of its models; and this experiment has a tracker to give the mask to."""
+    given = config["experiments"][name].get("mask")
+    if given is None:
+        return None
+    where = f"config.experiments.{name}.mask"
+    source, model = given["experiment"], given["model"]
+    experiments = config["experiments"]
+    if source not in experiments or source == name:
+        raise ConfigError(
+            f"{where}.experiment: {source!r} names no other experiment of this config "
+            f"({sorted(e for e in experiments if e != name)})"
+        )
+    resolved = resolve(config, source)
+    if method_of(resolved["method"]).profile != "frames2d":
+        raise ConfigError(
+            f"{where}.experiment: {source!r} runs {resolved['method']!r}, not a segmentation "
+            "method whose predictions hold masks (tagseg)"
+        )
+    models = method_of(resolved["method"]).models(resolved)
+    if model not in models:
+        raise ConfigError(f"{where}.model: {model!r} is not a model of {source!r} ({models})")
+    missing = [c for c in experiments[name]["cohorts"] if c not in resolved["cohorts"]]
+    if missing:
+        raise ConfigError(f"{where}.experiment: {source!r} does not predict cohort(s) {missing}")
+    split = resolved["settings"].get("evaluate_split")
+    applied = resolved["trained_by"] or resolved["models_path"]
+    if not (split == "all" or (split == "auto" and applied)):
+        raise ConfigError(
+            f"{where}.experiment: {source!r} predicts the {split!r} split only; the trackers need "
+            "every slice (evaluate_split: all, or apply its models with `models:`)"
+        )
+    exp = {**experiments[name], "settings": settings}
+    if experiments[name].get("reference", "truth") not in TRACKERS and not (
+        method.compared_trackers(exp)
+    ):
+        raise ConfigError(
+            f"{where}: only tag trackers take the mask, and this experiment has none (a "
+            "`reference: harp` or `sinmod`, or trackers its method compares with)"
+        )
+    return {"experiment": source, "model": model}
 
 
 def _models_from(config: dict[str, Any], name: str) -> tuple[str | None, str | None]:

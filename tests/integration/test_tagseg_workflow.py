@@ -4,10 +4,12 @@ and 3 filled, and every figure."""
 
 from __future__ import annotations
 
+import copy
+import re
 from pathlib import Path
 
 import pytest
-from support.workflow import completed_run, read_tsv
+from support.workflow import completed_run, read_tsv, snakemake, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +101,34 @@ def test_every_figure_is_drawn(tagseg_run: Path) -> None:
     for name in FIGURES:
         assert (figures / f"{name}.png").stat().st_size > 0
         assert (figures / f"{name}.svg").stat().st_size > 0
+
+
+def test_a_tracker_can_start_from_the_masks_a_trained_model_predicts(tmp_path: Path) -> None:
+    """`mask:` wires the chain tagged series -> tagseg masks -> tracker -> paper 003 without a
+    drawn contour: the applying experiment predicts every slice, and the tracking job of the
+    paper 003 experiment reads that prediction (a dry run: the DAG, not the numbers, which
+    tests/unit/stages/test_stages_tracking.py checks)."""
+    config = copy.deepcopy(TINY_TAGSEG)
+    tiny = config["experiments"]["tiny"]
+    config["experiments"]["applied"] = {**tiny, "models": "tiny"}
+    config["experiments"]["chain"] = {
+        "method": "tagstrain",
+        "cohorts": ["ukb"],
+        "reference": "harp",
+        "mask": {"experiment": "applied", "model": "segresnetvae_physics"},
+        "settings": {"compare_trackers": ["sinmod"]},
+    }
+    write_config(tmp_path, config)
+    run = snakemake(tmp_path, "-n", "results/experiments/chain/tables/boxes.tsv")
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    predicted = "results/experiments/applied/predictions/segresnetvae_physics/ukb/shard-000.h5"
+    for tracker in ("harp", "sinmod"):
+        tracked = f"results/ukb/tracking_on_masks/applied/segresnetvae_physics/{tracker}/"
+        assert re.search(
+            rf"rule track_shard_on_predicted_masks:\n\s+input: \S+crop/shard-000.h5, "
+            rf"{re.escape(predicted)}\n\s+output: {re.escape(tracked)}shard-000.h5",
+            output,
+        ), output[-3000:]
+    assert "results/ukb/tracking/harp/" not in output, "the drawn masks are not tracked"
+    assert "results/models/applied" not in output, "the applying experiment trains nothing"

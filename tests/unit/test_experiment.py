@@ -67,8 +67,8 @@ def test_bad_settings_name_the_key(config: dict, settings: dict, message: str) -
 
 def test_methods_are_found_by_name_or_module_path(config: dict) -> None:
     assert method_of("myonet") is method_of("myoflow.methods.myonet.method:METHOD")
-    with pytest.raises(ConfigError, match="method 'tagseg' has no stages in this version"):
-        method_of("tagseg")
+    with pytest.raises(ConfigError, match="method 'attmnet' has no stages in this version"):
+        method_of("attmnet")
     with pytest.raises(ConfigError, match="unknown method 'unet'"):
         method_of("unet")
     with pytest.raises(ConfigError, match="cannot be loaded"):
@@ -184,3 +184,55 @@ def test_models_of_another_method_or_of_an_applying_experiment_are_refused(confi
     config["experiments"]["again"] = {**config["experiments"]["applied"], "models": "applied"}
     with pytest.raises(ConfigError, match=r"'applied' applies models trained elsewhere itself"):
         resolve(config, "again")
+
+
+def _masked(config: dict, mask: dict, **applied_settings) -> dict:
+    """``config`` with ``masks``, a tagseg experiment applying tagseg_human's models to the
+    rats, and a tracker-referenced experiment ``tracked`` on the rats taking ``mask``."""
+    config["experiments"]["masks"] = {
+        "method": "tagseg",
+        "cohorts": ["rat_rt"],
+        "models": "tagseg_human",
+        "settings": {**config["experiments"]["tagseg_human"]["settings"], **applied_settings},
+    }
+    config["experiments"]["tracked"] = {**config["experiments"]["myonet_rat"], "mask": mask}
+    return check_config(config)
+
+
+def test_trackers_take_the_mask_a_segmentation_model_predicted(config: dict) -> None:
+    mask = {"experiment": "masks", "model": "segresnetvae_physics"}
+    x = resolve(_masked(config, mask), "tracked")
+    assert x["mask"] == mask and x["tracker"] == "sinmod"
+    assert resolve(config, "myonet_rat")["mask"] is None
+
+
+@pytest.mark.parametrize(
+    ("mask", "settings", "message"),
+    [
+        ({"experiment": "maskz", "model": "m"}, {}, r"mask.experiment: 'maskz' names no other"),
+        ({"experiment": "masks", "model": "dynunet_scratch"}, {}, r"mask.model: 'dynunet_scratch'"),
+        ({"experiment": "myonet_rat", "model": "myonet"}, {}, r"not a segmentation method"),
+        (
+            {"experiment": "tagseg_human", "model": "segresnetvae_scratch"},
+            {},
+            r"does not predict cohort\(s\) \['rat_rt'\]",
+        ),
+        (
+            {"experiment": "masks", "model": "segresnetvae_scratch"},
+            {"evaluate_split": "test"},
+            r"predicts the 'test' split only",
+        ),
+    ],
+)
+def test_a_mask_source_that_cannot_serve_is_refused_by_name(
+    config: dict, mask: dict, settings: dict, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        resolve(_masked(config, mask, **settings), "tracked")
+
+
+def test_a_mask_is_refused_where_no_tracker_takes_it(config: dict) -> None:
+    config = _masked(config, {"experiment": "masks", "model": "segresnetvae_physics"})
+    config["experiments"]["tracked"]["reference"] = "truth"
+    with pytest.raises(ConfigError, match=r"only tag trackers take the mask"):
+        resolve(config, "tracked")

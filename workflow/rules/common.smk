@@ -238,6 +238,14 @@ def predict_needs(wildcards):
     ]
 
 
+def predicted_masks(wildcards):
+    """The segmentation model's prediction of the shard a tracker starts from (`mask:`)."""
+    return (
+        f"{RESULTS}/experiments/{wildcards.mask_exp}/predictions/{wildcards.mask_model}/"
+        f"{wildcards.cohort}/shard-{wildcards.shard}.h5"
+    )
+
+
 def tracker_options(wildcards):
     return TRACKER_JSON[wildcards.tracker]
 
@@ -261,8 +269,17 @@ def tracking_cell_tables():
     ]
 
 
+def _tracking_dir(exp, cohort, tracker):
+    """Where the experiment's tracker tracks the cohort: from the records' masks, or from the ED
+    myocardium a segmentation model predicted (the experiment's `mask:`)."""
+    mask = EXPERIMENTS[exp]["mask"]
+    if mask is None:
+        return f"{RESULTS}/{cohort}/tracking/{tracker}"
+    return f"{RESULTS}/{cohort}/tracking_on_masks/{mask['experiment']}/{mask['model']}/{tracker}"
+
+
 def _tracked_shard(exp, cohort, shard):
-    return f"{RESULTS}/{cohort}/tracking/{EXPERIMENTS[exp]['tracker']}/shard-{shard}.h5"
+    return f"{_tracking_dir(exp, cohort, EXPERIMENTS[exp]['tracker'])}/shard-{shard}.h5"
 
 
 def experiment_tracked(wildcards):
@@ -284,7 +301,7 @@ def experiment_tracked_shard(wildcards):
     trackers = [exp["tracker"]] if exp["tracker"] else []
     trackers += [t for t in METHOD[wildcards.exp].compared_trackers(exp) if t not in trackers]
     return [
-        f"{RESULTS}/{wildcards.cohort}/tracking/{tracker}/shard-{wildcards.shard}.h5"
+        f"{_tracking_dir(wildcards.exp, wildcards.cohort, tracker)}/shard-{wildcards.shard}.h5"
         for tracker in trackers
     ]
 

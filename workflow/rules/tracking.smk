@@ -30,6 +30,37 @@ rule track_shard:
         " --threads {threads} 2> {log}"
 
 
+rule track_shard_on_predicted_masks:
+    """Track every record of one preprocessed shard from the end-diastolic myocardium a
+    segmentation model predicted (an experiment's `mask:`), not the record's drawn mask."""
+    input:
+        shard=f"{RESULTS}/{{cohort}}/preprocessed/crop/shard-{{shard}}.h5",
+        masks=predicted_masks,
+    output:
+        records=f"{RESULTS}/{{cohort}}/tracking_on_masks/{{mask_exp}}/{{mask_model}}/{{tracker}}/shard-{{shard}}.h5",
+        qc=f"{RESULTS}/{{cohort}}/tracking_on_masks/{{mask_exp}}/{{mask_model}}/{{tracker}}/qc-{{shard}}.tsv",
+        quality=f"{RESULTS}/{{cohort}}/tracking_on_masks/{{mask_exp}}/{{mask_model}}/{{tracker}}/quality-{{shard}}.tsv",
+    log:
+        f"{RESULTS}/logs/{{cohort}}/track-{{tracker}}-{{mask_exp}}-{{mask_model}}-{{shard}}.log",
+    params:
+        script=f"{SCRIPTS}/track_shard.py",
+        options=tracker_options,
+    wildcard_constraints:
+        mask_exp=EXPERIMENTS_RE,
+        mask_model=MODELS_RE,
+        tracker=TRACKERS_RE,
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(3000),
+        runtime=runtime_min(30),
+    shell:
+        "python {params.script} --tracker {wildcards.tracker} --options {params.options:q}"
+        " --shard {input.shard} --masks {input.masks} --out {output.records} --qc {output.qc}"
+        " --quality {output.quality} --threads {threads} 2> {log}"
+
+
 rule tracking_quality:
     """The tracker's quality scores over the cohort: the stacked table and its distribution."""
     input:

@@ -210,3 +210,21 @@ def crop_record(
         covariates={**rec.covariates, **transform.to_covariates()},
         flags=flags,
     )
+
+
+def regrid_mask(mask: np.ndarray, source: CropTransform, target: CropTransform) -> np.ndarray:
+    """A binary mask ``[H, W]`` on the grid of ``source`` resampled onto the grid of ``target``
+    (both crops of the same canonical image, e.g. the ``frames2d`` and ``crop`` profiles of one
+    record): linear interpolation at each target pixel's position, thresholded at 0.5 as the
+    profiles resample masks, zero outside the source grid.
+
+    Why: a mask predicted on one profile's grid (paper 001's 2-D frames) is what a stage on
+    another profile (the trackers' LV crop) starts from; both grids are axis-aligned maps of the
+    same source millimetres, so the position of a target pixel in the source grid is exact."""
+    k = np.arange(target.size) * target.spacing_mm
+    x = (target.origin_mm[0] + k - source.origin_mm[0]) / source.spacing_mm
+    y = (target.origin_mm[1] + k - source.origin_mm[1]) / source.spacing_mm
+    rows = Stencil.linear(y, source.size)
+    cols = Stencil.linear(x, source.size)
+    values = _separable(np.asarray(mask, np.float32)[None], rows, cols)[0]
+    return (values >= 0.5).astype(np.uint8)

@@ -36,7 +36,9 @@ import pandas as pd
 
 from myoflow.errors import InputError
 from myoflow.io.atomic import atomic_path
+from myoflow.io.frames import FrameShard
 from myoflow.io.shards import read_shard, write_shard
+from myoflow.preprocess.spatial import CropTransform, regrid_mask
 from myoflow.qc import qc_row_from_error, qc_rows_from_flags, qc_table
 from myoflow.record import SliceRecord
 
@@ -92,6 +94,35 @@ def _late_trouble(scores: Mapping[str, float]) -> list[str]:
     return out
 
 
+def predicted_ed_mask(rec: SliceRecord, predictions: FrameShard) -> SliceRecord:
+    """``rec`` with its mask replaced by the end-diastolic myocardium of its slice in
+    ``predictions`` (a segmentation model's ``frames2d`` shard), resampled from that profile's
+    grid onto the record's (``preprocess.spatial.regrid_mask``), and without its landmarks:
+    neither a drawn contour nor annotated points seed the tracker (the RV insertion points,
+    which orient the landmarks from the septum, stay).
+
+    Raises InputError (the slice goes to QC, the others are tracked) when the slice was not
+    predicted or its predicted ED mask holds no myocardium."""
+    if rec.key not in predictions.slice_keys():
+        raise rec.error(f"no predicted mask of this slice in {predictions.path}", "mask")
+    (pred,) = predictions.records([rec.key])
+    if pred.cohort != rec.cohort or pred.mask is None:
+        raise rec.error(f"{predictions.path} holds no mask of this cohort's slice", "mask")
+    ed = pred.mask[pred.ed_frame if pred.mask.shape[0] > 1 else 0]
+    mask = regrid_mask(
+        ed,
+        CropTransform.from_covariates(pred.covariates),
+        CropTransform.from_covariates(rec.covariates),
+    )
+    if not mask.any():
+        raise rec.error(
+            f"the predicted end-diastolic mask ({predictions.path}) holds no myocardium", "mask"
+        )
+    files = {**rec.source_files, "mask": predictions.path}
+    # the record's landmarks are an annotation too: the tracker seeds from the predicted mask
+    return rec.replace(mask=mask[None], landmarks=None, source_files=files)
+
+
 def track_stage(
     tracker: str,
     options: Mapping[str, Any] | None,
@@ -99,12 +130,15 @@ def track_stage(
     out_path: str | os.PathLike[str],
     qc_path: str | os.PathLike[str],
     quality_path: str | os.PathLike[str],
+    masks: str | os.PathLike[str] | None = None,
 ) -> list[str]:
     """Track every record of ``shard`` with ``tracker``; write the tracked shard, its QC rows
     and its quality table.
 
     Returns the keys (``subject/slice_id``) written. ``options`` are the tracker's options
     (``config.tracking.<tracker>``); an unknown option is a ConfigError before any record is read.
+    ``masks``: a segmentation model's prediction shard (``frames2d`` layout) of the same slices,
+    whose end-diastolic myocardium replaces each record's own mask (``predicted_ed_mask``).
     """
     from myoflow.config import checked_tracker_options
     from myoflow.tracking.api import track_record
@@ -112,18 +146,23 @@ def track_stage(
     checked_tracker_options(tracker, dict(options or {}))
     qc_rows: list[dict[str, Any]] = []
     quality_rows: list[dict[str, Any]] = []
+    predicted: FrameShard | None = None
 
     def tracked() -> Iterator[SliceRecord]:
-        for rec in read_shard(shard):
+        for source in read_shard(shard):
             try:
+                rec = source if predicted is None else predicted_ed_mask(source, predicted)
                 result = track_record(rec, tracker, options)
             except InputError as error:
                 error = error.with_context(
-                    cohort=rec.cohort, subject=rec.subject, slice_id=rec.slice_id, file=str(shard)
+                    cohort=source.cohort,
+                    subject=source.subject,
+                    slice_id=source.slice_id,
+                    file=str(shard),
                 )
                 log.error("not tracked with %s: %s", tracker, error)
                 qc_rows.append(qc_row_from_error(error, qc_stage(tracker)))
-                quality_rows.append(_quality_row(rec, tracker, "not tracked", {}, error.problem))
+                quality_rows.append(_quality_row(source, tracker, "not tracked", {}, error.problem))
                 continue
             checked = result.checked
             assert checked is not None  # track_record always checks
@@ -164,6 +203,8 @@ def track_stage(
 
     paths = (out_path, qc_path, quality_path)
     with contextlib.ExitStack() as stack:
+        if masks is not None:
+            predicted = stack.enter_context(FrameShard(masks))
         tmp_shard, tmp_qc, tmp_quality = (stack.enter_context(atomic_path(p)) for p in paths)
         keys = write_shard(tmp_shard, tracked())
         qc_table(qc_rows).to_csv(tmp_qc, sep="\t", index=False)

@@ -13,11 +13,15 @@ from support.stage_records import NO_TAGGED, UNTAGGED
 from support.tagged import ramp_mm, ring_centre_mm, ring_record
 
 from myoflow.errors import ConfigError
+from myoflow.io.frames import FrameShard, write_frames
 from myoflow.io.shards import read_displacements, read_shard, shard_keys, write_shard
 from myoflow.io.tables import read_tsv
+from myoflow.preprocess.frames2d import frames2d_record
+from myoflow.preprocess.roi import RoiBox
+from myoflow.preprocess.spatial import CropTransform, crop_record
 from myoflow.qc import QC_COLUMNS
 from myoflow.record import SliceRecord
-from myoflow.stages.tracking import QUALITY_COLUMNS, track_stage
+from myoflow.stages.tracking import QUALITY_COLUMNS, predicted_ed_mask, track_stage
 from myoflow.tracking.api import track_record
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -201,3 +205,48 @@ def test_quality_table_flags_and_a_rejected_slice(
         assert rec.extras["tracking_flags"].shape == (t, h, w)
         assert rec.extras["tracking_flags"].dtype == np.uint8
         assert rec.extras["landmark_flags"].shape == (t, 168)
+
+
+def _profiles(rec: SliceRecord) -> tuple[SliceRecord, SliceRecord]:
+    """The record on a crop of its ring (the trackers' profile) and on the frames2d grid."""
+    centre = ring_centre_mm(rec.image_shape, rec.pixel_spacing_mm)
+    box = RoiBox(center_mm=(float(centre[0]), float(centre[1])), side_mm=60.0)
+    crop = crop_record(rec, CropTransform.from_box(box, 48, rec.image_shape, rec.pixel_spacing_mm))
+    return crop.validate(), frames2d_record(rec.replace(cine=rec.tagged), {"size": 64})
+
+
+@pytest.mark.parametrize("tracker", ["harp", "sinmod"])
+def test_a_predicted_mask_replaces_the_drawn_one_and_its_landmarks(
+    tracker: str, tmp_path: Path
+) -> None:
+    """The tracker starts from the ED myocardium of a frames2d prediction, resampled onto the
+    crop: a prediction equal to the truth gives the drawn mask back (up to a boundary pixel) and
+    the same motion; a slice without a prediction, or predicted empty, goes to QC."""
+    f_end = np.array([[1.08, 0.0], [0.0, 0.93]])
+    centre = ring_centre_mm((72, 56), (1.0, 1.4))
+    base = ring_record(ramp_mm(f_end, (1.0, -0.5), 6, centre)).record
+    crops, frames = zip(
+        *(_profiles(base.replace(subject=s)) for s in ("a", "missing", "empty")), strict=True
+    )
+    empty = frames[2].replace(mask=np.zeros_like(frames[2].mask))
+    predictions, shard = tmp_path / "pred.h5", tmp_path / "crop.h5"
+    write_frames(predictions, [frames[0], empty], 64)
+    write_shard(shard, crops)
+    out, qc_path = tmp_path / "tracked.h5", tmp_path / "qc.tsv"
+    keys = track_stage(
+        tracker, {}, shard, out, qc_path, tmp_path / "quality.tsv", masks=predictions
+    )
+    assert keys == ["a/mid"]
+    (tracked,) = read_shard(out)
+    truth = crops[0].mask[0].astype(bool)
+    got = tracked.mask[0].astype(bool)
+    assert 2 * (got & truth).sum() / (got.sum() + truth.sum()) > 0.95
+    assert tracked.source_files["mask"] == str(predictions)
+    qc = read_tsv(qc_path)
+    assert list(qc["subject"]) == ["missing", "empty"]
+    assert "no predicted mask of this slice" in qc["reason"].iloc[0]
+    assert "holds no myocardium" in qc["reason"].iloc[1]
+    # same motion as from the drawn mask, within the stage's bound
+    assert _es_error_px(tracked.displacement, crops[0]) <= STAGE_ES_ERROR_PX
+    with FrameShard(predictions) as shard_frames:
+        assert predicted_ed_mask(crops[0], shard_frames).landmarks is None

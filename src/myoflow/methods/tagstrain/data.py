@@ -57,11 +57,16 @@ def _shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
 class _Slices(Dataset):
     """Samples of one slice each, read lazily, whose augmentation depends on the epoch."""
 
-    def __init__(self, refs: Sequence[SampleRef], enlargement: float, seed: int) -> None:
+    def __init__(
+        self, refs: Sequence[SampleRef], enlargement: float, seed: int, own_mask: bool = True
+    ) -> None:
         self.refs = list(refs)
         self.enlargement = enlargement
         self.seed = seed
         self.epoch = 0
+        #: False when the experiment's trackers started from a predicted mask (``mask:``): the
+        #: target box then comes from the reference landmarks, so no drawn contour is learnt.
+        self.own_mask = own_mask
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -75,7 +80,7 @@ class _Slices(Dataset):
         rec, reason = reference_record(self.refs[index])
         if reason is not None:
             raise rec.error(reason, "landmarks")
-        return rec
+        return rec if self.own_mask else rec.replace(mask=None)
 
 
 class RoiDataset(_Slices):
@@ -88,8 +93,9 @@ class RoiDataset(_Slices):
         augment_shift: float = 0.0,
         seed: int = 0,
         augment_dihedral: bool = False,
+        own_mask: bool = True,
     ) -> None:
-        super().__init__(refs, enlargement, seed)
+        super().__init__(refs, enlargement, seed, own_mask)
         self.augment_shift = augment_shift
         self.augment_dihedral = augment_dihedral
         # the targets once: an epoch then reads each slice's ED frame alone (one chunk of the
@@ -135,8 +141,9 @@ class TrackerDataset(_Slices):
         crop_size: int,
         box_jitter: float = 0.0,
         seed: int = 0,
+        own_mask: bool = True,
     ) -> None:
-        super().__init__(refs, enlargement, seed)
+        super().__init__(refs, enlargement, seed, own_mask)
         self.crop_size = crop_size
         self.box_jitter = box_jitter
 

@@ -105,18 +105,25 @@ def train_stage(
     seed = int(settings["seed"])
     dev = pick_device(device)
     torch.manual_seed(seed)
+    # with a predicted mask (``mask:``) the boxes come from the tracker's landmarks
+    own_mask = experiment.get("mask") is None
     if model == ROI:
         roi = settings["roi"]
         net, signature = roi_net(settings, size)
         train = RoiDataset(
-            train_refs, roi["enlargement"], roi["augment_shift"], seed, roi["augment_dihedral"]
+            train_refs,
+            roi["enlargement"],
+            roi["augment_shift"],
+            seed,
+            roi["augment_dihedral"],
+            own_mask=own_mask,
         )
         net.start_at(torch.from_numpy(train.mean_corners()).float())
         RoiTrainer(
             net,
             signature,
             train,
-            RoiDataset(val_refs, roi["enlargement"]),
+            RoiDataset(val_refs, roi["enlargement"], own_mask=own_mask),
             roi_config(roi, seed),
             out_dir,
             dev,
@@ -125,13 +132,15 @@ def train_stage(
     t = settings["tracker"]
     enlargement = settings["roi"]["enlargement"]
     net, signature = tracker_net(settings, frames)
-    train = TrackerDataset(train_refs, enlargement, t["crop_size"], t["box_jitter"], seed)
+    train = TrackerDataset(
+        train_refs, enlargement, t["crop_size"], t["box_jitter"], seed, own_mask=own_mask
+    )
     net.start_at(torch.from_numpy(train.mean_landmarks()).float())
     TrackerTrainer(
         net,
         signature,
         train,
-        TrackerDataset(val_refs, enlargement, t["crop_size"]),
+        TrackerDataset(val_refs, enlargement, t["crop_size"], own_mask=own_mask),
         tracker_config(t, seed),
         t["strain_weight"],
         out_dir,

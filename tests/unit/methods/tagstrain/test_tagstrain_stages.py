@@ -13,11 +13,12 @@ import pytest
 from myoflow.io.shards import read_shard, write_shard
 from myoflow.io.tables import read_tsv
 from myoflow.methods.tagstrain.boxes import box_of_points
-from myoflow.methods.tagstrain.data import TrackerDataset
+from myoflow.methods.tagstrain.data import RoiDataset, TrackerDataset
 from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, UNSCORED, evaluate_stage
 from myoflow.methods.tagstrain.inputs import usable
 from myoflow.methods.tagstrain.method import METHOD
 from myoflow.methods.tagstrain.settings import ROI, TRACKER
+from myoflow.methods.tagstrain.slices import target_box
 from myoflow.methods.tagstrain.stages import predict_stage, train_stage, usable_box
 from myoflow.metrics.landmarks import frame_errors
 from myoflow.phantom.cohort import generate, plan
@@ -276,6 +277,12 @@ def test_a_tracker_reference_is_learnt_and_scored_with_the_truth_beside_it(
         np.broadcast_to([[3.0], [4.0]], own.landmarks.shape),
         atol=1e-4,
     )
+    # trackers seeded by a predicted mask (``mask:``): the box is the tracked landmarks', not
+    # the drawn mask's
+    kept = usable(train, need_landmarks=True)
+    automatic, drawn = RoiDataset(kept, 0.6, own_mask=False), RoiDataset(kept, 0.6)
+    from_landmarks = target_box(data.record(0).replace(mask=None), 0.6)
+    assert automatic.targets[0][0] == from_landmarks != drawn.targets[0][0]
 
     roi, tracker = tmp_path / "roi.h5", tmp_path / "tracker.h5"
     evaluated = {**exp, "settings": {**exp["settings"], "evaluate_split": "all"}}
