@@ -170,8 +170,9 @@ class FrameShard:
         if self._table is None:
             table = self.table()
             keys = (table["subject"] + "/" + table["slice_id"]).to_numpy()
-            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-            stops = np.r_[starts[1:], len(keys)]
+            # a slice starts where the key changes; an empty shard has none
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])[: len(keys)]
+            stops = np.r_[starts[1:], len(keys)][: len(starts)]
             ranges = {keys[a]: (int(a), int(b)) for a, b in zip(starts, stops, strict=True)}
             self._table = (table, ranges)
         return self._table

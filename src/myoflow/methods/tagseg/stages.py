@@ -10,7 +10,8 @@ refuses a checkpoint of another architecture or size by its signature). Every mo
 validation split of the same cohorts.
 
 Prediction (``predict_stage``) writes a ``frames2d`` shard of the evaluated slices: a segmenter's
-with its arg-max mask in every frame (the tagged frame segmented), the CycleGAN's with each cine
+with its arg-max mask in every frame of the tagged cohorts' slices (the tagged frame segmented;
+a pretraining-only cohort's shard gets an empty prediction), the CycleGAN's with each cine
 frame's translation as the tagged series (what the evaluation compares with the true tagged
 frame on the phantom).
 """
@@ -227,8 +228,15 @@ def predict_stage(
         net = build_net(str(spec.architecture), float(settings["width"]), size)
         net.load_state_dict(unpack(state, "state_dict", "state_dicts", ["net"], weights)["net"])
         predict = _segment(net.to(dev).eval(), dev)
+    # a segmenter segments the tagged cohorts' frames; the CycleGAN translates any cine
+    cohorts = None if spec.kind == "cyclegan" else set(settings["tagged_cohorts"])
     with FrameShard(shard) as frames:
-        chosen = [key for key in frames.slice_keys() if _split(frames.meta(key), split) in wanted]
+        chosen = [
+            key
+            for key in frames.slice_keys()
+            if _split(frames.meta(key), split) in wanted
+            and (cohorts is None or frames.meta(key)["cohort"] in cohorts)
+        ]
         records = (predict(rec) for rec in frames.records(chosen))
         keys = write_frames(out, (r for r in records if r is not None), size)
     log.info("%s: %s predicted %d slice(s) of splits %s", out, model, len(keys), list(wanted))

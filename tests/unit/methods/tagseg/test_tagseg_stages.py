@@ -126,6 +126,11 @@ def test_predictions_are_scored_against_each_frames_mask_beside_the_empty_baseli
         # auto: the train and test splits (Table 3), not validation
         assert frames.slice_keys() == ["a/mid", "b/mid", "c/mid", "y/mid", "z/mid"]
         (y,) = frames.records(["y/mid"])
+    elsewhere = _experiment(tagged_cohorts=["elsewhere"])  # cohort c only pretrains there
+    model = "segresnetvae_scratch"
+    predict_stage(elsewhere, model, trained[model] / "best.pt", shard, splits, tmp_path / "no.h5")
+    with FrameShard(tmp_path / "no.h5") as frames:
+        assert frames.slice_keys() == [] and len(frames) == 0
     tables = evaluate_stage(exp, shard, splits, predictions)
     seg = tables["segmentation"]
     scored = seg[seg["method"] == "segresnetvae_scratch"]
