@@ -49,7 +49,7 @@ DEFAULT_PROFILE = "crop"
 #: classes of ``myoflow.preprocess.profiles`` say the same; a test keeps them equal).
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "fov": {"size": 256, "frames": 20, "intensity": "percentile", "percentiles": [1.0, 99.0]},
-    "frames2d": {"size": 256, "percentiles": [1.0, 99.0]},
+    "frames2d": {"size": 256, "percentiles": [1.0, 99.0], "displacement": False},
 }
 MAX_DISPLACEMENT_MM = {"rat": 3.0, "mouse": 1.5, "human": 15.0}
 SPLIT_TOLERANCE = 1e-6

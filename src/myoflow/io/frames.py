@@ -8,8 +8,12 @@ each array (one chunk each), without walking one HDF5 group per slice. Layout of
     attrs: myoflow_format, layout = "frames2d", size = S
     cine, tagged        [N, S, S] float32   the frame, scaled to [0, 1]; zeros where has_<series> = 0
     mask                [N, S, S] uint8     myocardium (1); zeros where has_mask = 0
-    has_cine, has_tagged, has_mask
-                        [N] uint8           whether the sample has that series / a known mask
+    displacement        [N, 2, S, S] float32
+                                            x then y (mm), Lagrangian from the slice's first
+                                            frame; zeros where has_displacement = 0
+    has_cine, has_tagged, has_mask, has_displacement
+                        [N] uint8           whether the sample has that series / a known mask /
+                                            a known displacement
     subject, slice_id   [N] str             the slice the sample comes from
     frame               [N] int32           frame index in the slice's series (0 = end-diastole)
     time_ms             [N] float64         frame time
@@ -48,6 +52,7 @@ _COLUMNS: dict[str, Any] = {
     "has_cine": np.uint8,
     "has_tagged": np.uint8,
     "has_mask": np.uint8,
+    "has_displacement": np.uint8,
     "subject": h5py.string_dtype(),
     "slice_id": h5py.string_dtype(),
     "frame": np.int32,
@@ -73,6 +78,9 @@ def _samples(rec: SliceRecord, size: int) -> dict[str, np.ndarray]:
         mask[known] = rec.mask
         has_mask[known] = 1
     out.update(mask=mask, has_mask=has_mask, frame=frames)
+    known = rec.displacement is not None
+    out["has_displacement"] = np.full(t, known, np.uint8)
+    out["displacement"] = rec.displacement if known else np.zeros((t, 2, size, size), np.float32)
     out.update(subject=np.array([rec.subject] * t, dtype=object))
     out.update(slice_id=np.array([rec.slice_id] * t, dtype=object))
     out.update(time_ms=np.asarray(rec.frame_times_ms, np.float64))
@@ -100,6 +108,15 @@ def write_frames(
                 shuffle=True,
                 compression="lzf",
             )
+        h5.create_dataset(
+            "displacement",
+            shape=(0, 2, size, size),
+            maxshape=(None, 2, size, size),
+            chunks=(1, 2, size, size),
+            dtype=np.float32,
+            shuffle=True,
+            compression="lzf",
+        )
         for name, dtype in _COLUMNS.items():
             h5.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=True)
         h5.create_dataset("spacing_mm", shape=(0, 2), maxshape=(None, 2), dtype=np.float64)
@@ -149,12 +166,24 @@ class FrameShard:
         return int(self._h5.attrs["size"])
 
     def sample(self, i: int) -> dict[str, np.ndarray]:
-        """Sample ``i``: its ``cine``, ``tagged`` (``[S, S]`` float32) and ``mask`` (uint8)."""
-        return {name: self._h5[name][i] for name in _IMAGES}
+        """Sample ``i``: its ``cine``, ``tagged`` (``[S, S]`` float32) and ``mask`` (uint8), and
+        its ``displacement`` (``[2, S, S]`` mm) when known."""
+        out = {name: self._h5[name][i] for name in _IMAGES}
+        if self._has("has_displacement", i):
+            out["displacement"] = self._h5["displacement"][i]
+        return out
+
+    def _has(self, column: str, i: int) -> bool:
+        """Sample ``i``'s flag ``column``; False in a shard written before the column existed."""
+        return column in self._h5 and bool(self._h5[column][i])
 
     def table(self) -> pd.DataFrame:
         """One row per sample: its slice, frame, time, ED/ES, which series it has, spacing."""
-        columns = {name: self._h5[name][()] for name in _COLUMNS}
+        n = len(self)
+        columns = {
+            name: self._h5[name][()] if name in self._h5 else np.zeros(n, dtype)
+            for name, dtype in _COLUMNS.items()
+        }
         for name in ("subject", "slice_id"):
             columns[name] = self._h5[name].asstr()[()]
         spacing = self._h5["spacing_mm"][()]
@@ -202,6 +231,8 @@ class FrameShard:
             elif known.any():  # known at end-diastole alone: ``[1, H, W]`` as it was written
                 ed = start + int(meta["ed_frame"])
                 arrays["mask"] = self._h5["mask"][ed : ed + 1]
+            if table["has_displacement"].iloc[start:stop].any():
+                arrays["displacement"] = self._h5["displacement"][start:stop]
             yield SliceRecord(
                 cohort=meta["cohort"],
                 subject=meta["subject"],

@@ -11,8 +11,9 @@ matrix and pixel shape. The transform is kept in the covariates
 
 Intensity: each series is clipped to its percentiles and scaled to [0, 1] over the source pixels
 and all frames together, never per frame (``myoflow.preprocess.intensity``: fading tags are
-signal). Only the images and the mask are kept; displacement, landmarks and extras are dropped
-before resampling (a 2-D segmentation needs none of them). ED/ES-only records are kept: two frames
+signal). Only the images and the mask are kept, and the displacement when ``displacement`` is
+set (so that paper 001's physics transform can move its tags with the tissue); landmarks and
+extras are dropped before resampling (a 2-D segmentation needs none of them). ED/ES-only records are kept: two frames
 are two samples. ``myoflow.io.frames`` writes the result as flat 2-D samples, one per frame.
 """
 
@@ -43,8 +44,10 @@ def frames2d_record(rec: SliceRecord, opts: Frames2dOptions | dict[str, Any]) ->
     """
     o = opts if isinstance(opts, Frames2dOptions) else Frames2dOptions.from_dict(opts)
     transform = square_transform(rec, o.size)
-    images_only = rec.replace(displacement=None, landmarks=None, rv_insertion_mm=None, extras={})
-    out = crop_record(images_only, transform)
+    kept = rec.replace(landmarks=None, rv_insertion_mm=None, extras={})
+    if not o.displacement:
+        kept = kept.replace(displacement=None)
+    out = crop_record(kept, transform)
     out = normalise_record(out, "percentile", o.percentiles, transform.inside_source())
     # The padding of a non-square field of view is the rule here, not news for the QC table.
     return out.replace(flags=list(rec.flags)).validate()

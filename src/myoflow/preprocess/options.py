@@ -115,3 +115,7 @@ class Frames2dOptions(ProfileOptions):
 
     size: int = 256
     percentiles: tuple[float, float] = (1.0, 99.0)
+    #: Keep the record's displacement (the phantom's truth, a manifest's provided field), twice
+    #: a frame's size again on disk: paper 001's physics transform then moves its tags with the
+    #: tissue (``physics.moving_tags``).
+    displacement: bool = False

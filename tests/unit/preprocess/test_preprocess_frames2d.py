@@ -138,3 +138,27 @@ def test_a_mask_known_at_end_diastole_alone_comes_back_as_one_frame(
         (back,) = shard.records()
     assert back.mask.shape == (1, SIZE, SIZE)
     np.testing.assert_array_equal(back.mask, rec.mask)
+
+
+def test_the_displacement_is_kept_on_request_in_mm(
+    make_record: RecordFactory, tmp_path: Path
+) -> None:
+    rec = _ring(make_record, subject="a")
+    t, (h, w) = rec.n_frames, rec.image_shape
+    shift = np.zeros((t, 2, h, w), np.float32)
+    shift[:, 0] = np.arange(t)[:, None, None] * 0.5  # x moves 0.5 mm per frame
+    rec = rec.replace(displacement=shift)
+    assert frames2d_record(rec, {"size": SIZE}).displacement is None  # the default drops it
+    kept = frames2d_record(rec, {"size": SIZE, "displacement": True})
+    inside = kept.mask[0].astype(bool)
+    # the values stay millimetres whatever the new grid
+    np.testing.assert_allclose(kept.displacement[3, 0][inside], 1.5, atol=1e-5)
+    dropped = frames2d_record(rec.replace(subject="b"), {"size": SIZE})
+    write_frames(tmp_path / "s.h5", [kept, dropped], SIZE)
+    with FrameShard(tmp_path / "s.h5") as shard:
+        assert shard.table()["has_displacement"].tolist() == [1] * t + [0] * t
+        np.testing.assert_array_equal(shard.sample(3)["displacement"], kept.displacement[3])
+        assert "displacement" not in shard.sample(t + 3)
+        first, second = shard.records()
+    np.testing.assert_array_equal(first.displacement, kept.displacement)
+    assert second.displacement is None

@@ -194,7 +194,8 @@ class SegmentationFrames(Dataset):
     """Annotated frames of one series for a segmentation network (module docstring).
 
     ``source``: ``cine`` (as it is), ``physics`` (the cine made pseudo-tagged, its grid's angle
-    and phase drawn per sample and epoch), ``cyclegan`` (the cine, translated by the trainer;
+    and phase drawn per sample and epoch, moved by the frame's displacement with
+    ``physics.moving_tags`` where the shard keeps it), ``cyclegan`` (the cine, translated by the trainer;
     not normalised here) or ``tagged``.
     """
 
@@ -235,8 +236,14 @@ class SegmentationFrames(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, i])
         image = sample[self.series].astype(np.float32)
         if self.source == "physics":
+            moving = sample.get("displacement") if self.physics.moving_tags else None
             image = pseudo_tagged(
-                image[None], frame.spacing_mm, self.physics, rng, np.array([frame.since_tagging_ms])
+                image[None],
+                frame.spacing_mm,
+                self.physics,
+                rng,
+                np.array([frame.since_tagging_ms]),
+                None if moving is None else moving[None],
             )[0][0]
         data = {"image": image[None], "mask": sample["mask"][None].astype(np.float32)}
         if self.transform is not None:

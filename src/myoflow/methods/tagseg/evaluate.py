@@ -153,12 +153,14 @@ def _realism(
 ) -> list[dict[str, Any]]:
     """One row per frame and transform of a slice with cine, tagged series and mask."""
     seed = int.from_bytes(hashlib.sha256(f"{rec.cohort}/{rec.key}".encode()).digest()[:4], "big")
+    options = PseudoTagSettings(**settings["physics"])
     physics, _ = pseudo_tagged(
         rec.cine,  # type: ignore[arg-type]
         rec.pixel_spacing_mm,
-        PseudoTagSettings(**settings["physics"]),
+        options,
         np.random.default_rng([int(settings["seed"]), seed]),
         rec.frame_times_ms - rec.frame_times_ms[0],
+        rec.displacement if options.moving_tags else None,
     )
     transforms = {"physics": physics}
     if translated is not None:

@@ -61,7 +61,16 @@ class TagSeg(Method):
             settings[role] = chosen
         if not settings["architectures"] or not settings["strategies"]:
             raise ConfigError(f"{where}: give at least one architecture and one strategy")
-        sizes = {c: profile_options(dict(config), c, "frames2d")["size"] for c in cohorts}
+        options = {c: profile_options(dict(config), c, "frames2d") for c in cohorts}
+        if settings["physics"]["moving_tags"]:
+            still = [c for c in settings["pretrain_cohorts"] if not options[c]["displacement"]]
+            if still:
+                raise ConfigError(
+                    f"{where}.physics.moving_tags: the tags move by the displacement, which the "
+                    f"frames2d profile of {still} does not keep (set their "
+                    "preprocess.frames2d.displacement: true)"
+                )
+        sizes = {c: o["size"] for c, o in options.items()}
         if settings["image_size"] is None:
             if len(set(sizes.values())) > 1:
                 raise ConfigError(

@@ -54,6 +54,9 @@ class PseudoTagSettings:
     angle_deg: float | None = None
     #: Myocardial T1 for the fading between frames (ms; 1.5 T about 1000 ms).
     t1_ms: float = 1000.0
+    #: Beyond the paper: the tags move with the tissue where the frame's displacement is known
+    #: (a cohort whose ``frames2d`` profile keeps it); the paper's tags stay still.
+    moving_tags: bool = False
 
 
 def normalised(cine: np.ndarray, percentile: float = 99.5) -> np.ndarray:

@@ -18,7 +18,7 @@ from myoflow.methods.tagseg.data import (
     UnpairedFrames,
     select_frames,
 )
-from myoflow.methods.tagseg.pseudotag import PseudoTagSettings
+from myoflow.methods.tagseg.pseudotag import PseudoTagSettings, pseudo_tagged
 from myoflow.methods.tagseg.realism import tag_spectrum
 from myoflow.samples import read_splits
 
@@ -131,3 +131,28 @@ def test_unpaired_frames_draw_a_tagged_partner_per_epoch(cohort: tuple[Path, Pat
     assert [tuple(float(x.sum()) for x in data[i]) for i in range(4)] == pairs[0]
     with pytest.raises(ValueError, match="needs cine and tagged frames"):
         UnpairedFrames(cine, [], seed=0)
+
+
+def test_moving_tags_follow_the_frames_displacement_where_it_is_known(tmp_path: Path) -> None:
+    size = 64
+    rec = slice_record("a", size=size)
+    shift = np.zeros((FRAMES, 2, size, size), np.float32)
+    shift[:, 0] = np.arange(FRAMES)[:, None, None] * 2.0  # the tissue moves 2 mm along x a frame
+    shard, splits = write_cohort(tmp_path, [rec.replace(displacement=shift)], {"a": "train"}, size)
+    frames = select_frames([shard], read_splits([splits]), ["c"], ("train",), "cine", True, "t")
+    moving = PseudoTagSettings(angle_deg=0.0, moving_tags=True)
+    still = PseudoTagSettings(angle_deg=0.0)
+    for settings, displacement in ((moving, shift[2][None]), (still, None)):
+        data = SegmentationFrames(frames, "physics", size, augment=False, seed=4, physics=settings)
+        got = data[2][0][0].numpy() * NORM_SD + NORM_MEAN
+        expected, _ = pseudo_tagged(
+            rec.cine[2][None],
+            rec.pixel_spacing_mm,
+            settings,
+            np.random.default_rng([4, 0, 2]),
+            np.array([80.0]),
+            displacement,
+        )
+        np.testing.assert_allclose(got, expected[0], atol=1e-5)
+    at_ed = SegmentationFrames(frames, "physics", size, False, 4, physics=moving)[0][0]
+    assert torch.equal(at_ed, SegmentationFrames(frames, "physics", size, False, 4, still)[0][0])

@@ -231,6 +231,14 @@ def test_cohorts_with_different_frames2d_sizes_are_refused() -> None:
             _resolved(raw, "seg2")
 
 
+def test_moving_tags_need_pretraining_cohorts_that_keep_their_displacement() -> None:
+    raw = _raw_config(physics={"moving_tags": True})
+    with pytest.raises(ConfigError, match=r"physics\.moving_tags: .*\['ph'\]"):
+        _resolved(raw)
+    raw["preprocess"]["frames2d"]["displacement"] = True
+    assert _resolved(raw)["settings"]["physics"]["moving_tags"] is True
+
+
 def test_an_explicit_image_size_other_than_the_cohorts_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"settings\.image_size"):
         _resolved(_raw_config(image_size=128))
