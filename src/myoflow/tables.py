@@ -186,10 +186,7 @@ TAGSEG_SEGMENTATION = [
 
 #: Paper 001's realism of a pseudo-tagged frame against the true tagged frame of the same heart
 #: (the phantom): one row per frame x transform (``myoflow.methods.tagseg.realism``).
-TAGSEG_REALISM = [
-    *SLICE_ID,
-    "transform",
-    "frame",
+TAGSEG_REALISM_SCORES = [
     "ssim_heart",
     "spacing_mm_pseudo",
     "spacing_mm_real",
@@ -198,6 +195,7 @@ TAGSEG_REALISM = [
     "modulation_pseudo",
     "modulation_real",
 ]
+TAGSEG_REALISM = [*SLICE_ID, "transform", "frame", *TAGSEG_REALISM_SCORES]
 
 #: Identifiers of a whole subject (a stack of slices) rather than one slice.
 SUBJECT_ID = ["experiment", "cohort", "subject", "group", "split"]

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from myoflow.io.atomic import atomic_path
-from myoflow.io.shards import open_shard, record_meta
+from myoflow.io.shards import open_shard, record_from_meta, record_meta
 from myoflow.record import SliceRecord
 
 LAYOUT = "frames2d"
@@ -233,20 +233,5 @@ class FrameShard:
                 arrays["mask"] = self._h5["mask"][ed : ed + 1]
             if table["has_displacement"].iloc[start:stop].any():
                 arrays["displacement"] = self._h5["displacement"][start:stop]
-            yield SliceRecord(
-                cohort=meta["cohort"],
-                subject=meta["subject"],
-                slice_id=meta["slice_id"],
-                position=meta["position"],
-                group=meta["group"],
-                pixel_spacing_mm=tuple(meta["pixel_spacing_mm"]),
-                frame_times_ms=table["time_ms"].to_numpy()[start:stop],
-                original_frames=meta["original_frames"],
-                ed_frame=meta["ed_frame"],
-                es_frame=meta["es_frame"],
-                slice_location_mm=meta["slice_location_mm"],
-                covariates=meta["covariates"],
-                flags=meta["flags"],
-                source_files=meta["source_files"],
-                **arrays,
-            )
+            times = table["time_ms"].to_numpy()[start:stop]
+            yield record_from_meta(meta, times, **arrays)

@@ -120,6 +120,31 @@ def write_shard(path: str | os.PathLike[str], records: Iterable[SliceRecord]) ->
     return keys
 
 
+def record_from_meta(
+    meta: dict[str, Any], frame_times_ms: np.ndarray, **arrays: Any
+) -> SliceRecord:
+    """The record whose metadata ``record_meta`` wrote, with its frame times and ``arrays``
+    (images, mask, motion, ``extras``): the one inverse of ``record_meta`` for every shard
+    layout (record shards here, ``frames2d`` shards in ``myoflow.io.frames``)."""
+    return SliceRecord(
+        cohort=meta["cohort"],
+        subject=meta["subject"],
+        slice_id=meta["slice_id"],
+        position=meta["position"],
+        group=meta["group"],
+        pixel_spacing_mm=tuple(meta["pixel_spacing_mm"]),
+        frame_times_ms=frame_times_ms,
+        original_frames=meta["original_frames"],
+        ed_frame=meta["ed_frame"],
+        es_frame=meta["es_frame"],
+        slice_location_mm=meta["slice_location_mm"],
+        covariates=meta["covariates"],
+        flags=meta["flags"],
+        source_files=meta["source_files"],
+        **arrays,
+    )
+
+
 def _read_group(g: h5py.Group, only: Collection[str] | None = None) -> SliceRecord:
     meta = json.loads(g.attrs["meta"])
     wanted = None if only is None else set(only)
@@ -131,24 +156,7 @@ def _read_group(g: h5py.Group, only: Collection[str] | None = None) -> SliceReco
     extras = {}
     if "extras" in g:
         extras = {name: ds[()] for name, ds in g["extras"].items() if read(name)}
-    return SliceRecord(
-        cohort=meta["cohort"],
-        subject=meta["subject"],
-        slice_id=meta["slice_id"],
-        position=meta["position"],
-        group=meta["group"],
-        pixel_spacing_mm=tuple(meta["pixel_spacing_mm"]),
-        frame_times_ms=g["frame_times_ms"][()],
-        original_frames=meta["original_frames"],
-        ed_frame=meta["ed_frame"],
-        es_frame=meta["es_frame"],
-        slice_location_mm=meta["slice_location_mm"],
-        covariates=meta["covariates"],
-        flags=meta["flags"],
-        source_files=meta["source_files"],
-        extras=extras,
-        **arrays,
-    )
+    return record_from_meta(meta, g["frame_times_ms"][()], extras=extras, **arrays)
 
 
 def open_shard(path: str | os.PathLike[str]) -> h5py.File:

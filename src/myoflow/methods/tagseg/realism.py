@@ -29,16 +29,10 @@ from scipy.ndimage import binary_dilation
 from scipy.signal.windows import hann
 from skimage.metrics import structural_similarity
 
-#: Columns of ``realism_row``, in order.
-REALISM_COLUMNS = (
-    "ssim_heart",
-    "spacing_mm_pseudo",
-    "spacing_mm_real",
-    "angle_deg_pseudo",
-    "angle_deg_real",
-    "modulation_pseudo",
-    "modulation_real",
-)
+from myoflow.tables import TAGSEG_REALISM_SCORES
+
+#: Columns of ``realism_row``, in order (the scores of ``myoflow.tables.TAGSEG_REALISM``).
+REALISM_COLUMNS = tuple(TAGSEG_REALISM_SCORES)
 #: Frequencies within this many FFT bins of DC are ignored (periods of a quarter of the analysed
 #: box or longer): that is where the heart itself puts its power (a blood pool about half the
 #: box wide), and on the phantom's systolic frames a 2-bin limit (half the box) let that anatomy
