@@ -85,8 +85,8 @@ def test_tables_2_and_3_are_filled(tagseg_run: Path) -> None:
     assert list(table3["method"]) == [
         "segresnetvae_scratch",
         "segresnetvae_physics",
-        "empty_mask",
         "pretrain_physics_segresnetvae",
+        "empty_mask",
     ]
     assert table3["dsc_mean_test"].between(0, 1).all() and (table3["n_test"] > 0).all()
     assert (table3.loc[table3["method"] == "empty_mask", "dsc_mean_train"] == 0).all()
