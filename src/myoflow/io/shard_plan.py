@@ -71,8 +71,10 @@ class ShardPlan:
 
 def synthetic_plan(cohort: dict[str, Any]) -> ShardPlan:
     """The shard plan of a synthetic cohort entry (defaults filled in): subjects x slices."""
+    from myoflow.phantom.stack import slices_per_subject
+
     return ShardPlan.over_subjects(
-        [len(cohort["slices"])] * int(cohort["subjects"]), int(cohort["shard_size"])
+        [slices_per_subject(cohort)] * int(cohort["subjects"]), int(cohort["shard_size"])
     )
 
 

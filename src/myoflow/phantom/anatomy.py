@@ -89,6 +89,8 @@ class Anatomy:
     #: Epicardial fat thickness (mm) and the circular angles (rad) of the RV insertions.
     epi_fat_mm: float = 0.0
     insertion_angles: tuple[float, ...] = ()
+    #: A slice beyond the endocardial apex: its (virtual) cavity is myocardium too.
+    solid: bool = False
 
     def labels(
         self,
@@ -118,6 +120,8 @@ class Anatomy:
         lab[d2 < self.rv_radius_mm**2] = RV_WALL
         lab[d2 < (self.rv_radius_mm - self.rv_wall_mm) ** 2] = RV_BLOOD
         lab[psi <= r1**2] = MYOCARDIUM
+        if self.solid:
+            return lab
         lab[psi < r0**2] = LV_BLOOD
         if self.trabeculae or self.papillary_angles:
             lab[self._pool_tissue(xc, yc, psi, r0, r1)] = PAPILLARY

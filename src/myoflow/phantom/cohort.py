@@ -18,12 +18,12 @@ Groups and their effects are drawn by ``myoflow.phantom.groups``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from myoflow.phantom.anatomy import build_anatomy
+from myoflow.phantom.anatomy import Anatomy, build_anatomy
 from myoflow.phantom.groups import Effects, assign_groups, draw_effects
 from myoflow.phantom.heart import SliceMotion
 from myoflow.phantom.images import Imaging, degrade, render
@@ -37,6 +37,17 @@ from myoflow.phantom.species import (
     Subject,
     preset,
     sample_subject,
+)
+from myoflow.phantom.stack import (
+    StackLevel,
+    StackSettings,
+    apply_void,
+    draw_stack,
+    feasible_motion,
+    slices_per_subject,
+    stack_levels,
+    stack_settings,
+    stack_volume_ml,
 )
 from myoflow.phantom.tagging import TagGrid
 from myoflow.phantom.timing import TimingCurve
@@ -62,6 +73,7 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "realism": "ideal",
     "groups": {"all": {"fraction": 1.0}},
     "shard_size": 200,
+    "stack": None,
 }
 TAGGING_DEFAULTS: dict[str, Any] = {"pattern": "1-3-3-1", "spacing_mm": None, "angle_deg": 0.0}
 
@@ -98,6 +110,11 @@ class SliceSpec:
     descent_mm: float = 0.0
     shift_mm: tuple[float, float] = (0.0, 0.0)
     rotation_deg: float = 0.0
+    #: A stack's slice name (default: the position), whether it is solid (beyond the endocardial
+    #: apex) and its signal void ``(width_deg, depth, first_frame, stop_frame)``.
+    slice_id: str | None = None
+    solid: bool = False
+    void: tuple[float, float, int, int] | None = None
 
     def slice_motion(self) -> SliceMotion:
         """The motion the imaging plane sees (``motion`` itself when realism adds none)."""
@@ -149,7 +166,7 @@ def with_defaults(cfg: dict[str, Any]) -> dict[str, Any]:
 def n_slices(cfg: dict[str, Any]) -> int:
     """Number of slices of a cohort (subjects x slices), without sampling anything."""
     full = with_defaults(cfg)
-    return int(full["subjects"]) * len(full["slices"])
+    return int(full["subjects"]) * slices_per_subject(full)
 
 
 def _covariates(
@@ -217,30 +234,38 @@ def _subject_slices(
         if real.washout_frames is None
         else real.washout_frames * subject.rr_ms / n_frames
     )
+    stack = stack_settings(cfg)
+    levels = _levels(cfg, subject, stack)
+    draws = None if stack is None else draw_stack(stack, int(cfg["seed"]), index, px, n_frames)
     specs = []
-    for j, position in enumerate(cfg["slices"]):
-        r0, r1, z = subject.geometry.slice(position)
+    for j, level in enumerate(levels):
+        position, r0, r1, z = level.position, level.r_endo_mm, level.r_epi_mm, level.z_mm
         rotation = subject.rotation_deg(z)
+        misplaced = (0.0, 0.0) if draws is None else tuple(draws.shift_mm[j])
         centre = (
             (matrix - 1) / 2.0 * px
             + LATERAL_SHIFT * r1
-            + CENTER_JITTER_FOV * fov * subject.center_jitter[0],
-            (matrix - 1) / 2.0 * px + CENTER_JITTER_FOV * fov * subject.center_jitter[1],
+            + CENTER_JITTER_FOV * fov * subject.center_jitter[0]
+            + misplaced[0],
+            (matrix - 1) / 2.0 * px
+            + CENTER_JITTER_FOV * fov * subject.center_jitter[1]
+            + misplaced[1],
         )
-        motion = LVMotion(
-            center_mm=centre,
-            r_endo_mm=r0,
-            r_epi_mm=r1,
-            ecc_peak=subject.ecc_peak,
-            long_shortening=subject.long_shortening,
+        shape: dict[str, Any] = {
+            "center_mm": centre,
+            "r_endo_mm": r0,
+            "r_epi_mm": r1,
+            "ecc_peak": subject.ecc_peak,
+            "long_shortening": subject.long_shortening,
             # The endocardium turns further than the epicardium, in the slice's rotation sense.
-            twist_deg=math.copysign(effects.twist_deg, rotation),
-            rotation_deg=rotation,
-            ellipticity=effects.ellipticity,
-            ellipse_angle_deg=subject.ellipse_angle_deg,
-            global_scale=effects.global_scale,
-            sectors=effects.sectors,
-        )
+            "twist_deg": math.copysign(effects.twist_deg, rotation),
+            "rotation_deg": rotation,
+            "ellipticity": effects.ellipticity,
+            "ellipse_angle_deg": subject.ellipse_angle_deg,
+            "global_scale": effects.global_scale,
+            "sectors": effects.sectors,
+        }
+        motion = LVMotion(**shape) if stack is None else feasible_motion(level.solid, **shape)
         tags = TagGrid(
             pattern=tag_cfg["pattern"],
             spacing_mm=float(tag_cfg["spacing_mm"] or species.tag_spacing_mm),
@@ -264,8 +289,10 @@ def _subject_slices(
             myocardium_texture=real.myocardium_texture,
             blood_texture=real.blood_texture,
         )
-        # the base descends by the whole amount, the apex not at all
-        descent = acquired.base_descent * (1.0 - z / subject.geometry.epi_length_mm)
+        # the base descends by the whole amount, the apex not at all; a slice whose radii are
+        # not the geometry's (the closed apex) keeps its level
+        descent = acquired.base_descent * (1.0 - max(z, 0.0) / subject.geometry.epi_length_mm)
+        descent *= level.analytic
         extra = {
             "es_phase": timing.es_phase,
             "tag_pattern": tags.pattern,
@@ -276,6 +303,12 @@ def _subject_slices(
             "heart_rotation_deg": acquired.rotation_deg,
             "through_plane_mm": descent,
         }
+        void = None
+        if draws is not None:
+            extra.update(_stack_covariates(stack, levels, level, misplaced, motion))
+            if draws.void[j]:
+                first, stop = (int(f) for f in draws.void_frames[j])
+                void = (float(draws.void_width_deg[j]), stack.void_depth, first, stop)
         specs.append(
             SliceSpec(
                 cohort=name,
@@ -284,6 +317,9 @@ def _subject_slices(
                 slice_index=j,
                 position=position,
                 group=group,
+                slice_id=level.slice_id,
+                solid=level.solid,
+                void=void,
                 seed=int(cfg["seed"]),
                 frames=n_frames,
                 rr_ms=subject.rr_ms,
@@ -304,6 +340,37 @@ def _subject_slices(
     return specs
 
 
+def _levels(cfg: dict[str, Any], subject: Subject, stack: StackSettings | None) -> list[StackLevel]:
+    """The slices the subject's heart is cut at: the named positions, or a whole stack."""
+    geometry = subject.geometry
+    if stack is not None:
+        return stack_levels(geometry, stack.gap_mm, stack.count)
+    levels = []
+    for position in cfg["slices"]:
+        r0, r1, z = geometry.slice(position)
+        levels.append(StackLevel(position, position, z, r0, r1))
+    return levels
+
+
+def _stack_covariates(
+    stack: StackSettings,
+    levels: list[StackLevel],
+    level: StackLevel,
+    misplaced: tuple[float, ...],
+    motion: LVMotion,
+) -> dict[str, Any]:
+    """A stack slice's truth: its geometry, the whole stack's volume and what was drawn."""
+    return {
+        "slice_gap_mm": stack.gap_mm,
+        "solid_apex": level.solid,
+        "myocardium_area_mm2": level.myocardium_area_mm2,
+        "stack_myocardial_volume_ml": stack_volume_ml(levels, stack.gap_mm),
+        "misplacement_x_mm": float(misplaced[0]),
+        "misplacement_y_mm": float(misplaced[1]),
+        "contraction_fraction": motion.global_scale,
+    }
+
+
 def plan(
     cohort_name: str, cfg: dict[str, Any], start: int = 0, stop: int | None = None
 ) -> list[SliceSpec]:
@@ -315,7 +382,7 @@ def plan(
     """
     full = with_defaults(cfg)
     seed, subjects = int(full["seed"]), int(full["subjects"])
-    per_subject = len(full["slices"])
+    per_subject = slices_per_subject(full)
     stop = subjects * per_subject if stop is None else min(stop, subjects * per_subject)
     species = preset(full["species"])
     groups = assign_groups(full["groups"], subjects, seed)
@@ -342,7 +409,11 @@ def generate(spec: SliceSpec) -> SliceRecord:
     anatomy = build_anatomy(
         spec.motion, spec.rv_insertion_deg, spec.rv_width_mm, fov, anatomy_rng, spec.realism
     )
+    if spec.solid:
+        anatomy = replace(anatomy, solid=True)
     cine, tagged, mask = render(motion, anatomy, imaging, s, times)
+    if spec.void is not None:
+        cine, tagged = (_void(spec, anatomy, series, mask) for series in (cine, tagged))
     coil = bias_field(mask.shape[1:], imaging.bias_field, anatomy_rng)
     cine = degrade(cine, mask[0], imaging, cine_rng, coil)
     tagged = degrade(tagged, mask[0], imaging, tagged_rng, coil)
@@ -357,7 +428,7 @@ def generate(spec: SliceSpec) -> SliceRecord:
     record = SliceRecord(
         cohort=spec.cohort,
         subject=spec.subject,
-        slice_id=spec.position,
+        slice_id=spec.slice_id or spec.position,
         position=spec.position,
         group=spec.group,
         pixel_spacing_mm=spacing,
@@ -376,3 +447,14 @@ def generate(spec: SliceSpec) -> SliceRecord:
         extras=extras,
     )
     return record.validate()
+
+
+def _void(spec: SliceSpec, anatomy: Anatomy, series: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``series`` with the slice's signal void, in the wall facing the lateral lung."""
+    assert spec.void is not None
+    width, depth, first, stop = spec.void
+    cx, cy = spec.motion.center_mm
+    lung = anatomy.blobs[0].center
+    angle = math.degrees(math.atan2(lung[1] - cy, lung[0] - cx))
+    px = spec.imaging.pixel_mm
+    return apply_void(series, mask, (cx, cy), px, angle, width, depth, (first, stop))
