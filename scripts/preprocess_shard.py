@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Preprocess one shard of records into one profile (crop, fov or frames2d; see the README)."""
+"""Preprocess one shard of records into one profile (crop, fov, frames2d or stack3d; see the
+README)."""
 
 from __future__ import annotations
 

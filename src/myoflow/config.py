@@ -43,13 +43,20 @@ PREPROCESS_DEFAULTS: dict[str, Any] = {
 #: (``myoflow.preprocess.profiles`` implements them; a test keeps the names in step). ``crop`` is
 #: what MyoNet and the trackers read, so it is always written; its options are the flat keys of
 #: ``preprocess:`` (PREPROCESS_DEFAULTS), the others' are the blocks named after them.
-PROFILES = ("crop", "fov", "frames2d")
+PROFILES = ("crop", "fov", "frames2d", "stack3d")
 DEFAULT_PROFILE = "crop"
-#: Defaults of the ``fov`` and ``frames2d`` blocks (the schema's descriptions and the options
+#: Defaults of the ``fov``, ``frames2d`` and ``stack3d`` blocks (the schema's descriptions and the options
 #: classes of ``myoflow.preprocess.profiles`` say the same; a test keeps them equal).
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "fov": {"size": 256, "frames": 20, "intensity": "percentile", "percentiles": [1.0, 99.0]},
     "frames2d": {"size": 256, "percentiles": [1.0, 99.0], "displacement": False},
+    "stack3d": {
+        "z_spacing_mm": 0.16,
+        "size": 96,
+        "depth": 36,
+        "series": "cine",
+        "percentiles": [1.0, 99.0],
+    },
 }
 MAX_DISPLACEMENT_MM = {"rat": 3.0, "mouse": 1.5, "human": 15.0}
 SPLIT_TOLERANCE = 1e-6

@@ -1,10 +1,11 @@
-# Preprocessing profiles (crop, fov, frames2d; README "Preprocessing"), one job per profile and
+# Preprocessing profiles (crop, fov, frames2d, stack3d; README "Preprocessing"), one job per profile and
 # shard; the cohort's QC table, its subject-level split and the NIfTI exports.
 PROFILE_DIR = f"{RESULTS}/{{cohort}}/preprocessed/{{profile}}"
 
 
 rule preprocess_shard:
-    """Prepare every record of a shard the way one profile's method needs (crop, fov, frames2d)."""
+    """Prepare every record of a shard the way one profile's method needs (crop, fov, frames2d,
+    stack3d)."""
     input:
         f"{RESULTS}/{{cohort}}/records/shard-{{shard}}.h5",
     output:

@@ -119,3 +119,27 @@ class Frames2dOptions(ProfileOptions):
     #: a frame's size again on disk: paper 001's physics transform then moves its tags with the
     #: tissue (``physics.moving_tags``).
     displacement: bool = False
+
+
+@dataclass(frozen=True)
+class Stack3dOptions(ProfileOptions):
+    """The ``stack3d`` profile (paper 002): each subject's stack per frame, interpolated through
+    plane to about ``z_spacing_mm`` and windowed to ``depth`` x ``size`` x ``size``."""
+
+    SECTION: ClassVar[str] = "preprocess.stack3d"
+
+    z_spacing_mm: float = 0.16
+    size: int = 96
+    depth: int = 36
+    series: str = "cine"
+    percentiles: tuple[float, float] = (1.0, 99.0)
+
+    def problems(self) -> list[str]:
+        problems = super().problems()
+        if not self.z_spacing_mm > 0:
+            problems.append(f"z_spacing_mm: must be positive, got {self.z_spacing_mm}")
+        if self.depth < 2:
+            problems.append(f"depth: must be at least 2, got {self.depth}")
+        if self.series not in ("cine", "tagged"):
+            problems.append(f"series: {self.series!r} is not one of ['cine', 'tagged']")
+        return problems

@@ -11,21 +11,31 @@ import yaml
 from myoflow import config as mf_config
 from myoflow.errors import ConfigError
 from myoflow.preprocess import profiles
-from myoflow.preprocess.options import FovOptions, Frames2dOptions, PreprocessOptions
+from myoflow.preprocess.options import (
+    FovOptions,
+    Frames2dOptions,
+    PreprocessOptions,
+    Stack3dOptions,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
-OPTIONS = {"crop": PreprocessOptions, "fov": FovOptions, "frames2d": Frames2dOptions}
+OPTIONS = {
+    "crop": PreprocessOptions,
+    "fov": FovOptions,
+    "frames2d": Frames2dOptions,
+    "stack3d": Stack3dOptions,
+}
 
 
-def _plain(options: PreprocessOptions | FovOptions | Frames2dOptions) -> dict:
+def _plain(options: object) -> dict:
     values = dataclasses.asdict(options)
     return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
 def test_config_schema_and_options_classes_agree() -> None:
-    assert mf_config.PROFILES == profiles.PROFILES == tuple(OPTIONS)
+    assert mf_config.PROFILES == profiles.PROFILES == tuple(OPTIONS) == tuple(profiles.OPTIONS)
     assert _plain(PreprocessOptions()) == mf_config.PREPROCESS_DEFAULTS
-    for name in ("fov", "frames2d"):
+    for name in ("fov", "frames2d", "stack3d"):
         assert _plain(OPTIONS[name]()) == mf_config.PROFILE_DEFAULTS[name]
     defs = mf_config.load_schema()["$defs"]
     keys = set(defs["preprocess"]["properties"])
@@ -34,6 +44,8 @@ def test_config_schema_and_options_classes_agree() -> None:
     assert set(defs["fov_profile"]["properties"]) == set(mf_config.PROFILE_DEFAULTS["fov"])
     frames2d = set(defs["frames2d_profile"]["properties"])
     assert frames2d == set(mf_config.PROFILE_DEFAULTS["frames2d"])
+    stack3d = set(defs["stack3d_profile"]["properties"])
+    assert stack3d == set(mf_config.PROFILE_DEFAULTS["stack3d"])
 
 
 @pytest.fixture()
@@ -65,7 +77,7 @@ def test_profile_options_merge_key_by_key(config: dict) -> None:
     assert crop == mf_config.preprocess_options(config, "human_ukb") and crop["size"] == 96
     assert set(crop) == set(mf_config.PREPROCESS_DEFAULTS), "no profile blocks in crop's options"
     for name in mf_config.PROFILES:  # every resolved block is accepted by its job
-        profiles.profile_run(name, mf_config.profile_options(config, "rat_rt", name))
+        profiles.checked_options(name, mf_config.profile_options(config, "rat_rt", name))
     with pytest.raises(ConfigError, match="unknown preprocessing profile"):
         mf_config.profile_options(config, "rat_rt", "stacks")
 
