@@ -113,7 +113,7 @@ def paired_tests(
             }
         )
     table = pd.DataFrame(rows, columns=[*by, *PAIRED_COLUMNS])
-    table["p_bonferroni"] = _bonferroni(table, ["method"])
+    table["p_bonferroni"] = bonferroni(table, ["method"])
     return table
 
 
@@ -169,7 +169,7 @@ def welch_tests(
                 }
             )
     table = pd.DataFrame(rows, columns=[*by, *WELCH_COLUMNS])
-    table["p_bonferroni"] = _bonferroni(table, [c for c in family if c in by])
+    table["p_bonferroni"] = bonferroni(table, [c for c in family if c in by])
     return table
 
 
@@ -221,8 +221,9 @@ def _welch(sample: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     return out
 
 
-def _bonferroni(table: pd.DataFrame, family: list[str]) -> pd.Series:
-    """Bonferroni-adjusted ``p`` within each family (rows sharing the ``family`` columns).
+def bonferroni(table: pd.DataFrame, family: list[str]) -> pd.Series:
+    """Bonferroni-adjusted ``p`` within each family (rows sharing the ``family`` columns; all
+    rows when ``family`` is empty).
 
     statsmodels counts NaN p-values as tests, so only the tests that produced a p-value are
     passed to it; the others stay NaN.
