@@ -19,7 +19,7 @@ from myoflow.errors import ConfigError
 METHODS: dict[str, str | None] = {
     "myonet": "myoflow.methods.myonet.method:METHOD",
     "tagseg": "myoflow.methods.tagseg.method:METHOD",
-    "attmnet": None,
+    "attmnet": "myoflow.methods.attmnet.method:METHOD",
     "tagstrain": "myoflow.methods.tagstrain.method:METHOD",
 }
 

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from myoflow import registry
+from myoflow.methods.attmnet.settings import AttMnetSettings
 from myoflow.methods.myonet.settings import MyoNetSettings
 from myoflow.methods.tagseg.settings import TagSegSettings
 from myoflow.methods.tagstrain.settings import TagStrainSettings
@@ -69,6 +70,7 @@ SETTINGS_SCHEMAS = {
     "myonet": (MyoNetSettings, "myonet_settings"),
     "tagstrain": (TagStrainSettings, "tagstrain_settings"),
     "tagseg": (TagSegSettings, "tagseg_settings"),
+    "attmnet": (AttMnetSettings, "attmnet_settings"),
 }
 
 

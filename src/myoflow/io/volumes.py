@@ -182,6 +182,14 @@ class VolumeShard:
     def __len__(self) -> int:
         return int(self._h5["frame"].shape[0])
 
+    @property
+    def depth(self) -> int:
+        return int(self._h5.attrs["depth"])
+
+    @property
+    def size(self) -> int:
+        return int(self._h5.attrs["size"])
+
     def sample(self, i: int) -> dict[str, np.ndarray]:
         """Sample ``i``: its ``image`` ``[D, S, S]`` float32 and ``mask`` uint8."""
         return {"image": self._h5["image"][i], "mask": self._h5["mask"][i]}

@@ -74,6 +74,7 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "groups": {"all": {"fraction": 1.0}},
     "shard_size": 200,
     "stack": None,
+    "pixel_mm": None,
 }
 TAGGING_DEFAULTS: dict[str, Any] = {"pattern": "1-3-3-1", "spacing_mm": None, "angle_deg": 0.0}
 
@@ -163,6 +164,15 @@ def with_defaults(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _species(cfg: dict[str, Any]) -> SpeciesPreset:
+    """The cohort's species preset, its pixel range replaced by the cohort's ``pixel_mm``."""
+    species = preset(cfg["species"])
+    if cfg.get("pixel_mm") is None:
+        return species
+    lo, hi = cfg["pixel_mm"]
+    return replace(species, pixel_mm=(float(lo), float(hi)))
+
+
 def n_slices(cfg: dict[str, Any]) -> int:
     """Number of slices of a cohort (subjects x slices), without sampling anything."""
     full = with_defaults(cfg)
@@ -219,7 +229,7 @@ def _subject_slices(
     rng: np.random.Generator,
 ) -> list[SliceSpec]:
     """The specs of one subject's slices: one LV geometry, one acquisition, per-slice cuts."""
-    species = preset(cfg["species"])
+    species = _species(cfg)
     real = realism(cfg["realism"], species.name)
     acquired = _acquired(cfg, index, subject, real)
     matrix = int(cfg["matrix"] or species.matrix)
@@ -384,7 +394,7 @@ def plan(
     seed, subjects = int(full["seed"]), int(full["subjects"])
     per_subject = slices_per_subject(full)
     stop = subjects * per_subject if stop is None else min(stop, subjects * per_subject)
-    species = preset(full["species"])
+    species = _species(full)
     groups = assign_groups(full["groups"], subjects, seed)
     specs: list[SliceSpec] = []
     first = start // per_subject
