@@ -109,3 +109,12 @@ def test_auto_compiles_only_long_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_flag_is_refused() -> None:
     with pytest.raises(ValueError, match="channels_last"):
         prepare_model(_tiny_net(), CPU, compile=False, channels_last="yes")
+
+
+def test_auto_layout_is_3d_only_for_networks_without_2d_convolutions() -> None:
+    _, three_d = prepare_model(_tiny_net(), CPU, compile=False, channels_last="auto")
+    assert three_d
+    flat = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1))
+    _, two_d = prepare_model(flat, CPU, compile=False, channels_last="auto")
+    assert not two_d
+    assert flat[0].weight.is_contiguous()

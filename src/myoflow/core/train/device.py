@@ -137,7 +137,11 @@ def prepare_model(
     use_channels_last = _resolve(channels_last, "channels_last")
     use_compile = _resolve(compile, "compile")
     if use_channels_last is None:
-        use_channels_last = device.type in CHANNELS_LAST_DEVICES
+        # a network with 2-D convolutions (paper 002's slice-wise U-net) has rank-4 weights,
+        # which the 3-D layout cannot take
+        use_channels_last = device.type in CHANNELS_LAST_DEVICES and not any(
+            p.dim() == 4 for p in model.parameters()
+        )
     if use_compile is None:
         threshold = COMPILE_MIN_STEPS.get(device.type)
         use_compile = threshold is not None and steps >= threshold

@@ -31,7 +31,7 @@ class AttMnet(Method):
     profile = "stack3d"
     eval_tables = ("segmentation", "volumes", "qc")
     #: Paper 002's tables (TSV + Markdown) and figure (PNG + SVG), the report rules' outputs.
-    report_tables = ("table1_models", "wilcoxon", "volume_agreement")
+    report_tables = ("table1_models", "table1_acquired", "wilcoxon", "volume_agreement")
     report_figures = ("fig4_volume",)
 
     def settings(self, config: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from myoflow.methods.attmnet.baselines import DeepMedic, FCN3d, unet2d, unet3d
 from myoflow.methods.attmnet.blocks import kaiming_init
 from myoflow.methods.attmnet.settings import PAPER_PARAMETERS
 
-
 _BUILDERS: dict[str, Callable[[float], nn.Module]] = {
     "attmnet": AttentionMNet,
     "unet2d": unet2d,

@@ -28,23 +28,13 @@ from myoflow.io.volumes import SubjectVolumes, VolumeShard, write_volumes
 from myoflow.methods.attmnet.data import StackVolumes, augmentation, select_volumes
 from myoflow.methods.attmnet.trainer import VolumeTrainer, build_model, final_output, signature
 from myoflow.methods.base import TrainingData
-from myoflow.samples import SPLIT_NAMES, read_splits, split_of
+from myoflow.samples import evaluated_splits, read_splits, split_of
 
 log = logging.getLogger("myoflow.stages")
 
 PathLike = str | os.PathLike[str]
 #: Plateau improvement threshold on the validation generalised Dice loss (section III.B).
 MIN_DELTA = 1e-4
-
-
-def evaluated_splits(experiment: Mapping[str, Any]) -> tuple[str, ...]:
-    """``evaluate_split``: ``auto`` is the test split (Table I), or every split when the
-    experiment applies models trained elsewhere."""
-    chosen = experiment["settings"]["evaluate_split"]
-    if chosen == "auto":
-        applied = experiment.get("trained_by") or experiment.get("models_path")
-        return SPLIT_NAMES if applied else ("test",)
-    return SPLIT_NAMES if chosen == "all" else (chosen,)
 
 
 def train_stage(
