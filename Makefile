@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CORES ?= 2
 SNAKEMAKE := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/snakemake
 
-.PHONY: install demo test report bench bench-accuracy bench-tracking bench-tagstrain bench-tagseg mutants clean
+.PHONY: install demo test report bench bench-accuracy bench-tracking bench-tagstrain bench-tagseg bench-attmnet mutants clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,6 +35,7 @@ bench: install
 	$(PY) benchmarks/bench_nets.py --repeats 3
 	$(PY) benchmarks/bench_tagstrain_speed.py --threads $(CORES)
 	$(PY) benchmarks/bench_tagseg_speed.py --threads $(CORES) --batch 2
+	$(PY) benchmarks/bench_attmnet_speed.py --threads $(CORES)
 
 bench-accuracy: install
 	$(PY) benchmarks/bench_myonet_accuracy.py --cores $(CORES)
@@ -47,6 +48,9 @@ bench-tagstrain: install
 
 bench-tagseg: install
 	$(PY) benchmarks/bench_tagseg_accuracy.py --cores $(CORES)
+
+bench-attmnet: install
+	$(PY) benchmarks/bench_attmnet_accuracy.py --cores $(CORES)
 
 # Mutation testing of the numerical core against its unit tests (not in CI; 38 minutes on 2 cores
 # when run afresh; config: [tool.mutmut] in pyproject.toml). Resumes where a previous run stopped;

@@ -7,11 +7,10 @@ them), one Markdown row:
 
 * trainable parameters, ours next to Table I's;
 * a training step at ``--batch`` volumes of ``[1, 36, 96, 96]`` (D, H, W: the paper's 96 x 96 x
-  36): forward in training mode, a binary cross-entropy on every output (Att-Mnet's fused and
-  four deep-supervision outputs, the mask max-pooled to each output's size; the 3-D U-net's one
-  output), backward and an Adam step at the paper's 1e-4; fp32; median of ``--repeats`` after
-  one warm-up step. The loss is a stand-in for paper 002's (``attmnet.losses``): its cost is a
-  few element-wise passes over outputs of one channel, negligible next to the networks';
+  36) as the training job runs it (``core.train.device.prepare_model``: channels_last_3d on
+  CPU): forward in training mode, each model's own loss (Att-Mnet: the hybrid loss with deep
+  supervision, ``attmnet.losses``; the 3-D U-net: class-balanced cross-entropy), backward and an
+  Adam step at the paper's 1e-4; fp32; median of ``--repeats`` after one warm-up step;
 * GFLOP of one training step, counted by ``torch.utils.flop_counter.FlopCounterMode`` over a
   whole step (forward and backward; convolutions and matrix products only, so a lower bound),
   and the rate that makes, also as a fraction of the GEMM ceiling;
@@ -41,11 +40,17 @@ from multiprocessing import get_context
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from threadpoolctl import threadpool_limits
 from torch.utils.flop_counter import FlopCounterMode
 
 from myoflow.benchtools import matmul_gflops, median_seconds
+from myoflow.core.train.device import prepare_model, to_input
+from myoflow.methods.attmnet.losses import (
+    AttMnetLoss,
+    balanced_cross_entropy,
+    deep_supervision_loss,
+    distance_weights,
+)
 from myoflow.methods.attmnet.networks import PAPER_PARAMETERS, build, trainable_parameters
 
 #: Paper 002's stacks in torch order: D (slices), H, W (section III.A).
@@ -60,15 +65,13 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _loss(outputs: torch.Tensor | tuple[torch.Tensor, ...], mask: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy summed over the outputs, the mask max-pooled to each one's size."""
-    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
-    return torch.stack(
-        [
-            F.binary_cross_entropy_with_logits(out, F.adaptive_max_pool3d(mask, out.shape[2:]))
-            for out in outputs
-        ]
-    ).sum()
+def _loss(
+    outputs: torch.Tensor | tuple[torch.Tensor, ...], mask: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """The training job's loss: Att-Mnet's hybrid loss over its outputs, else balanced CE."""
+    if isinstance(outputs, tuple):
+        return deep_supervision_loss(AttMnetLoss(), list(outputs), mask, weights)[0]
+    return balanced_cross_entropy(outputs, mask)
 
 
 def measure(
@@ -79,25 +82,27 @@ def measure(
     start_rss = _rss_mib()
     torch.manual_seed(0)
     net = build(name, width)
-    image = torch.rand(batch, 1, *VOLUME)
+    runner, channels_last = prepare_model(net, torch.device("cpu"), compile=False)
+    image = to_input(torch.rand(batch, 1, *VOLUME), channels_last)
     mask = (torch.rand(batch, 1, *VOLUME) > 0.9).float()
+    weights = torch.from_numpy(distance_weights(mask.numpy()[:, 0])[:, None])
     optimizer = torch.optim.Adam(net.parameters(), lr=LR)
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        _loss(net(image), mask).backward()
+        _loss(runner(image), mask, weights).backward()
         optimizer.step()
 
-    net.train()
+    runner.train()
     step()  # warm-up: allocates activations and Adam's moments
     with FlopCounterMode(display=False) as counter:
         step()
     step_gflop = counter.get_total_flops() / 1e9
     step_s = median_seconds(step, repeats)
-    net.eval()
+    runner.eval()
     with torch.inference_mode():
-        net(image)
-        infer_s = median_seconds(lambda: net(image), repeats)
+        runner(image)
+        infer_s = median_seconds(lambda: runner(image), repeats)
     peak = _rss_mib()
     return {
         "network": name,
