@@ -25,18 +25,11 @@ unet2d] [--width 0.25] [--subjects 24] [--frames 4] [--epochs 40] [--cores 2]
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-import yaml
-
+from myoflow.benchtools import run_workflow
 from myoflow.io.tables import read_tsv
 from myoflow.report.tables import markdown_table
 
-ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = [
     "model",
     "volumes",
@@ -114,17 +107,7 @@ def config(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     args = _args()
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="attmnet-"))
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "config.yaml").write_text(yaml.safe_dump(config(args), sort_keys=False))
-    tic = time.perf_counter()
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work)]
-    run = subprocess.run(
-        [*command, "--cores", str(args.cores)], check=False, capture_output=True, text=True
-    )
-    if run.returncode != 0:
-        sys.exit((run.stdout + run.stderr)[-4000:])
-    minutes = (time.perf_counter() - tic) / 60
+    work, minutes = run_workflow(config(args), args.workdir, "attmnet-", args.cores)
     tables = work / "results" / "experiments" / "acc" / "tables"
     print(
         f"paper 002 on the mouse stack phantom: {args.subjects} mice x {args.frames} frames, "

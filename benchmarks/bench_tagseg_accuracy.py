@@ -26,18 +26,13 @@ Usage: ``python benchmarks/bench_tagseg_accuracy.py [--architecture segresnetvae
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 import yaml
 
+from myoflow.benchtools import run_workflow
 from myoflow.io.tables import read_tsv
 from myoflow.report.tables import markdown_table
 
-ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ["method", "n_test", "dsc_mean_test", "dsc_sd_test", "hd95_mm_mean_test", "empty_test"]
 
 
@@ -122,17 +117,7 @@ def config(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     args = _args()
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tagseg-"))
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "config.yaml").write_text(yaml.safe_dump(config(args), sort_keys=False))
-    tic = time.perf_counter()
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work)]
-    run = subprocess.run(
-        [*command, "--cores", str(args.cores)], check=False, capture_output=True, text=True
-    )
-    if run.returncode != 0:
-        sys.exit((run.stdout + run.stderr)[-4000:])
-    minutes = (time.perf_counter() - tic) / 60
+    work, minutes = run_workflow(config(args), args.workdir, "tagseg-", args.cores)
     tables = work / "results" / "experiments" / "acc" / "tables"
     table3 = read_tsv(tables / "table3_strategies.tsv")
     cohort = yaml.safe_load((work / "config.yaml").read_text())["cohorts"]

@@ -30,18 +30,11 @@ landmarks (``tracker.refine``).
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 
-import yaml
-
+from myoflow.benchtools import run_workflow
 from myoflow.io.tables import read_tsv
 from myoflow.methods.tagstrain import paper003
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _args() -> argparse.Namespace:
@@ -143,15 +136,8 @@ def config(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     args = _args()
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="tagstrain-"))
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "config.yaml").write_text(yaml.safe_dump(config(args), sort_keys=False))
-    tic = time.perf_counter()
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work)]
-    run = subprocess.run([*command, "--cores", str(args.cores), "--quiet", "rules"], check=False)
-    if run.returncode != 0:
-        sys.exit(f"workflow failed (logs under {work / 'results' / 'logs'})")
-    print_tables(work, args, time.perf_counter() - tic)
+    work, minutes = run_workflow(config(args), args.workdir, "tagstrain-", args.cores)
+    print_tables(work, args, minutes * 60)
 
 
 def print_tables(work: Path, args: argparse.Namespace, wall: float) -> None:

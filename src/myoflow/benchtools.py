@@ -1,17 +1,27 @@
-"""Timing helpers for benchmarks/: medians of repeats and the machine's own ceilings.
+"""Helpers for benchmarks/: medians of repeats, the machine's own ceilings, and one workflow run.
 
 Machines here are shared and noisy, so every benchmark prints its speeds next to ceilings measured
 in the same process and run (fp32 GEMM rate, memory copy bandwidth); the ratios are comparable
-across runs and machines where absolute seconds are not.
+across runs and machines where absolute seconds are not. The accuracy benchmarks run the real
+workflow on a config of their own (``run_workflow``).
 """
 
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import yaml
+
+#: The repository's Snakefile, which the accuracy benchmarks run.
+SNAKEFILE = Path(__file__).resolve().parents[2] / "Snakefile"
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:
@@ -39,3 +49,22 @@ def memcpy_gbs(repeats: int, mib: int = 256) -> float:
     dst = np.empty_like(src)
     np.copyto(dst, src)
     return src.nbytes / median_seconds(lambda: np.copyto(dst, src), repeats) / 1e9
+
+
+def run_workflow(
+    config: dict[str, Any], workdir: str | None, prefix: str, cores: int
+) -> tuple[Path, float]:
+    """Write ``config`` into ``workdir`` (default: a new temporary folder named ``prefix``...),
+    run the whole workflow there on ``cores`` and return the folder and the wall time in
+    minutes; exit with the end of Snakemake's output when it fails."""
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    tic = time.perf_counter()
+    command = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(work)]
+    run = subprocess.run(
+        [*command, "--cores", str(cores)], check=False, capture_output=True, text=True
+    )
+    if run.returncode != 0:
+        sys.exit((run.stdout + run.stderr)[-4000:])
+    return work, (time.perf_counter() - tic) / 60

@@ -35,14 +35,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, Self
+from typing import Any
 
 import h5py
 import numpy as np
 import pandas as pd
 
 from myoflow.io.atomic import atomic_path
-from myoflow.io.shards import open_shard, record_from_meta, record_meta
+from myoflow.io.shards import SampleShard, record_from_meta, record_meta
 from myoflow.record import SliceRecord
 
 LAYOUT = "frames2d"
@@ -134,32 +134,18 @@ def write_frames(
     return keys
 
 
-class FrameShard:
+class FrameShard(SampleShard):
     """Read access to a ``frames2d`` shard: ``len``, ``sample(i)``, the sample table, metadata.
 
     Open once per worker and keep it open (``with FrameShard(path) as shard: ...``); a torch
     ``Dataset`` wraps ``len`` and ``sample``.
     """
 
+    LAYOUT = LAYOUT
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = os.fspath(path)
-        self._h5 = open_shard(path)
+        super().__init__(path)
         self._table: tuple[pd.DataFrame, dict[str, tuple[int, int]]] | None = None
-        if self._h5.attrs.get("layout") != LAYOUT:
-            self._h5.close()
-            raise ValueError(f"{self.path}: not a {LAYOUT} shard")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._h5.close()
-
-    def __len__(self) -> int:
-        return int(self._h5["frame"].shape[0])
 
     @property
     def size(self) -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Collection, Iterable, Iterator
-from typing import Any
+from typing import Any, Self
 
 import h5py
 import numpy as np
@@ -165,6 +165,33 @@ def open_shard(path: str | os.PathLike[str]) -> h5py.File:
         return h5py.File(path, "r")
     except OSError as error:
         raise OSError(f"{os.fspath(path)}: cannot read the record shard ({error})") from error
+
+
+class SampleShard:
+    """An open shard of flat samples of one ``layout`` (``myoflow.io.frames``,
+    ``myoflow.io.volumes``): opened once per worker and kept open (``with ... as shard:``), its
+    length the first axis of every array. A file of another layout is refused by name."""
+
+    LAYOUT: str
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._h5 = open_shard(path)
+        if self._h5.attrs.get("layout") != self.LAYOUT:
+            self._h5.close()
+            raise ValueError(f"{self.path}: not a {self.LAYOUT} shard")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._h5.close()
+
+    def __len__(self) -> int:
+        return int(self._h5["frame"].shape[0])
 
 
 def shard_keys(path: str | os.PathLike[str]) -> list[str]:

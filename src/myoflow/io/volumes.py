@@ -27,14 +27,14 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Self
+from typing import Any
 
 import h5py
 import numpy as np
 import pandas as pd
 
 from myoflow.io.atomic import atomic_path
-from myoflow.io.shards import open_shard
+from myoflow.io.shards import SampleShard
 
 LAYOUT = "stack3d"
 _FORMAT_VERSION = 1
@@ -160,27 +160,10 @@ def write_volumes(
     return subjects
 
 
-class VolumeShard:
+class VolumeShard(SampleShard):
     """Read access to a ``stack3d`` shard: ``len``, ``sample(i)``, the table, whole subjects."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = os.fspath(path)
-        self._h5 = open_shard(path)
-        if self._h5.attrs.get("layout") != LAYOUT:
-            self._h5.close()
-            raise ValueError(f"{self.path}: not a {LAYOUT} shard")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._h5.close()
-
-    def __len__(self) -> int:
-        return int(self._h5["frame"].shape[0])
+    LAYOUT = LAYOUT
 
     @property
     def depth(self) -> int:

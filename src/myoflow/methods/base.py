@@ -19,6 +19,7 @@ step resolves every experiment through them, and a 10^5-slice dry run must not i
 from __future__ import annotations
 
 import os
+import pathlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -157,3 +158,13 @@ def one_input(inputs: Mapping[str, Sequence[str]], name: str) -> str:
     if len(files) != 1:
         raise ValueError(f"report input {name!r}: expected one file, got {list(files)}")
     return files[0]
+
+
+def files_by_model(paths: Sequence[Path], level: int) -> dict[str, list[str]]:
+    """A report stage's files grouped by model: the name of the folder ``level`` steps above
+    each file (``results/models/<exp>/<model>/model.tsv``: 0; ``.../predictions/<model>/<cohort>/
+    shard-NNN.h5``: 1), in the order first met."""
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        out.setdefault(pathlib.Path(path).parents[level].name, []).append(os.fspath(path))
+    return out

@@ -20,19 +20,12 @@ import numpy as np
 from myoflow.io.tables import read_tsv
 from myoflow.io.volumes import SubjectVolumes, VolumeShard
 from myoflow.methods.attmnet import figures, paper002
+from myoflow.methods.base import files_by_model
 from myoflow.report.figures_common import note_figure
 from myoflow.report.tables import write_table
 from myoflow.samples import evaluated_splits
 
 PathLike = str | os.PathLike[str]
-
-
-def _by_model(paths: Sequence[PathLike], level: int) -> dict[str, list[str]]:
-    """Files grouped by the model folder ``level`` steps above each file."""
-    out: dict[str, list[str]] = {}
-    for path in paths:
-        out.setdefault(Path(path).parents[level].name, []).append(os.fspath(path))
-    return out
 
 
 def table_split(experiment: Mapping[str, Any]) -> str:
@@ -60,7 +53,7 @@ def tables_stage(
             "table says why)"
         )
     split = table_split(experiment)
-    records = {model: read_tsv(files[0]) for model, files in _by_model(infos, 0).items()}
+    records = {model: read_tsv(files[0]) for model, files in files_by_model(infos, 0).items()}
     write_table(
         paper002.table1(segmentation, records, paper002.INTERPOLATED, split),
         out / "table1_models",
@@ -135,7 +128,7 @@ def figures_stage(
     ]
     scores = dict(zip(scored["method"], scored["dice"].astype(float), strict=True))
     masks = {}
-    for model, paths in _by_model(predictions, 1).items():
+    for model, paths in files_by_model(predictions, 1).items():
         predicted = _subject(paths, choice.cohort, choice.subject)
         if predicted is not None and predicted.masks is not None:
             masks[model] = _acquired(predicted.masks[frame], truth)

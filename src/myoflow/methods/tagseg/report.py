@@ -20,6 +20,7 @@ import pandas as pd
 
 from myoflow.io.frames import FrameShard
 from myoflow.io.tables import read_tsv
+from myoflow.methods.base import files_by_model
 from myoflow.methods.tagseg import figures, paper001
 from myoflow.methods.tagseg.pseudotag import PseudoTagSettings, pseudo_tagged
 from myoflow.methods.tagseg.settings import CYCLEGAN, gamma_models
@@ -28,16 +29,8 @@ from myoflow.report.tables import write_table
 PathLike = str | os.PathLike[str]
 
 
-def _by_model(paths: Sequence[PathLike], level: int) -> dict[str, list[str]]:
-    """Files grouped by the model folder ``level`` steps above each file."""
-    out: dict[str, list[str]] = {}
-    for path in paths:
-        out.setdefault(Path(path).parents[level].name, []).append(os.fspath(path))
-    return out
-
-
 def _records(paths: Sequence[PathLike]) -> dict[str, pd.DataFrame]:
-    return {model: read_tsv(files[0]) for model, files in _by_model(paths, 0).items()}
+    return {model: read_tsv(files[0]) for model, files in files_by_model(paths, 0).items()}
 
 
 def tables_stage(
@@ -96,7 +89,7 @@ def figures_stage(
     out = Path(out_dir)
     settings = experiment["settings"]
     segmentation = read_tsv(segmentation_path)
-    predicted = _by_model(predictions, 1)
+    predicted = files_by_model(predictions, 1)
     figures.fig5_transforms(
         *_transforms(settings, shards, predicted.get(CYCLEGAN, [])), out / "fig5_transforms"
     )
