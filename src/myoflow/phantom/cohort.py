@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from myoflow.phantom.anatomy import Anatomy, build_anatomy
+from myoflow.phantom.anatomy import build_anatomy
+from myoflow.phantom.covariates import slice_covariates, stack_covariates
 from myoflow.phantom.groups import Effects, assign_groups, draw_effects
 from myoflow.phantom.heart import SliceMotion
 from myoflow.phantom.images import Imaging, degrade, render
@@ -41,13 +42,12 @@ from myoflow.phantom.species import (
 from myoflow.phantom.stack import (
     StackLevel,
     StackSettings,
-    apply_void,
     draw_stack,
     feasible_motion,
     slices_per_subject,
     stack_levels,
     stack_settings,
-    stack_volume_ml,
+    void_facing,
 )
 from myoflow.phantom.tagging import TagGrid
 from myoflow.phantom.timing import TimingCurve
@@ -179,46 +179,6 @@ def n_slices(cfg: dict[str, Any]) -> int:
     return int(full["subjects"]) * slices_per_subject(full)
 
 
-def _covariates(
-    species: SpeciesPreset,
-    subject: Subject,
-    effects: Effects,
-    motion: LVMotion,
-    spec_extra: dict[str, Any],
-) -> dict[str, Any]:
-    """Flat, JSON-serialisable parameters of a slice, for statistics and for reading the truth."""
-    out: dict[str, Any] = {
-        "source": "synthetic",
-        "species": species.name,
-        "endo_radius_mm": motion.r_endo_mm,
-        "epi_radius_mm": motion.r_epi_mm,
-        "wall_mm": motion.r_epi_mm - motion.r_endo_mm,
-        "endo_radius_mid_mm": subject.endo_radius_mm,
-        "wall_mid_mm": subject.wall_mm,
-        "pixel_mm": subject.pixel_mm,
-        "rr_ms": subject.rr_ms,
-        "heart_rate_bpm": 60000.0 / subject.rr_ms,
-        "ecc_peak_healthy": subject.ecc_peak,
-        "ecc_peak_target": subject.ecc_peak * effects.global_scale,
-        "lambda_z_es": float(motion.lambda_z(1.0)),
-        "twist_deg": motion.twist_deg,
-        "rotation_deg": motion.rotation_deg,
-        "ellipticity": effects.ellipticity,
-        "ellipse_angle_deg": subject.ellipse_angle_deg,
-        "global_scale": effects.global_scale,
-        "rv_anterior_deg": subject.rv_anterior_deg,
-        "rv_inferior_deg": subject.rv_inferior_deg,
-        "t1_myocardium_ms": species.t1_myocardium_ms,
-        "field_t": species.field_t,
-        **spec_extra,
-    }
-    for k, sec in enumerate(effects.sectors, start=1):
-        out[f"sector{k}_center_deg"] = sec.center_deg
-        out[f"sector{k}_width_deg"] = sec.width_deg
-        out[f"sector{k}_severity"] = sec.severity
-    return out
-
-
 def _subject_slices(
     name: str,
     cfg: dict[str, Any],
@@ -315,7 +275,7 @@ def _subject_slices(
         }
         void = None
         if draws is not None:
-            extra.update(_stack_covariates(stack, levels, level, misplaced, motion))
+            extra.update(stack_covariates(stack, levels, level, misplaced, motion))
             if draws.void[j]:
                 first, stop = (int(f) for f in draws.void_frames[j])
                 void = (float(draws.void_width_deg[j]), stack.void_depth, first, stop)
@@ -339,7 +299,7 @@ def _subject_slices(
                 imaging=imaging,
                 rv_insertion_deg=(subject.rv_anterior_deg, subject.rv_inferior_deg),
                 rv_width_mm=RV_WIDTH[position] * r1,
-                covariates=_covariates(species, subject, effects, motion, extra),
+                covariates=slice_covariates(species, subject, effects, motion, extra),
                 realism=real,
                 geometry=subject.geometry,
                 descent_mm=descent,
@@ -360,25 +320,6 @@ def _levels(cfg: dict[str, Any], subject: Subject, stack: StackSettings | None) 
         r0, r1, z = geometry.slice(position)
         levels.append(StackLevel(position, position, z, r0, r1))
     return levels
-
-
-def _stack_covariates(
-    stack: StackSettings,
-    levels: list[StackLevel],
-    level: StackLevel,
-    misplaced: tuple[float, ...],
-    motion: LVMotion,
-) -> dict[str, Any]:
-    """A stack slice's truth: its geometry, the whole stack's volume and what was drawn."""
-    return {
-        "slice_gap_mm": stack.gap_mm,
-        "solid_apex": level.solid,
-        "myocardium_area_mm2": level.myocardium_area_mm2,
-        "stack_myocardial_volume_ml": stack_volume_ml(levels, stack.gap_mm),
-        "misplacement_x_mm": float(misplaced[0]),
-        "misplacement_y_mm": float(misplaced[1]),
-        "contraction_fraction": motion.global_scale,
-    }
 
 
 def plan(
@@ -423,7 +364,8 @@ def generate(spec: SliceSpec) -> SliceRecord:
         anatomy = replace(anatomy, solid=True)
     cine, tagged, mask = render(motion, anatomy, imaging, s, times)
     if spec.void is not None:
-        cine, tagged = (_void(spec, anatomy, series, mask) for series in (cine, tagged))
+        void = (spec.motion.center_mm, spec.imaging.pixel_mm, anatomy.blobs[0].center, spec.void)
+        cine, tagged = (void_facing(series, mask, *void) for series in (cine, tagged))
     coil = bias_field(mask.shape[1:], imaging.bias_field, anatomy_rng)
     cine = degrade(cine, mask[0], imaging, cine_rng, coil)
     tagged = degrade(tagged, mask[0], imaging, tagged_rng, coil)
@@ -457,14 +399,3 @@ def generate(spec: SliceSpec) -> SliceRecord:
         extras=extras,
     )
     return record.validate()
-
-
-def _void(spec: SliceSpec, anatomy: Anatomy, series: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``series`` with the slice's signal void, in the wall facing the lateral lung."""
-    assert spec.void is not None
-    width, depth, first, stop = spec.void
-    cx, cy = spec.motion.center_mm
-    lung = anatomy.blobs[0].center
-    angle = math.degrees(math.atan2(lung[1] - cy, lung[0] - cx))
-    px = spec.imaging.pixel_mm
-    return apply_void(series, mask, (cx, cy), px, angle, width, depth, (first, stop))

@@ -229,3 +229,18 @@ def apply_void(
         region = gaussian_filter(mask[k].astype(np.float64), VOID_SMOOTH_PX) * band
         out[k] = images[k] * (1.0 - depth * np.clip(region, 0.0, 1.0)).astype(images.dtype)
     return out
+
+
+def void_facing(
+    images: np.ndarray,
+    mask: np.ndarray,
+    center_mm: tuple[float, float],
+    pixel_mm: float,
+    lung_mm: tuple[float, float],
+    void: tuple[float, float, int, int],
+) -> np.ndarray:
+    """``images`` with the slice's signal void ``(width_deg, depth, first, stop)`` in the wall
+    facing the lung centred at ``lung_mm`` (``apply_void``)."""
+    width, depth, first, stop = void
+    angle = math.degrees(math.atan2(lung_mm[1] - center_mm[1], lung_mm[0] - center_mm[0]))
+    return apply_void(images, mask, center_mm, pixel_mm, angle, width, depth, (first, stop))

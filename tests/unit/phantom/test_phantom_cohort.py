@@ -185,3 +185,15 @@ def test_shards_of_the_plan_hold_whole_subjects_and_add_up_to_the_plan() -> None
     assert [s for p in parts for s in p] == full
     owners = {s.subject: i for i, p in enumerate(parts) for s in p}
     assert all(owners[s.subject] == i for i, p in enumerate(parts) for s in p)
+
+
+def test_a_cohort_pixel_range_replaces_the_species_and_keeps_the_anatomy() -> None:
+    base = {"species": "mouse", "subjects": 6, "seed": 2}
+    native = plan("m", base)
+    coarse = plan("m", {**base, "pixel_mm": [0.3, 0.33]})
+    lo, hi = SPECIES["mouse"].pixel_mm
+    assert all(lo <= s.imaging.pixel_mm <= hi for s in native)
+    assert all(0.3 <= s.imaging.pixel_mm <= 0.33 for s in coarse)
+    # the same draws: each heart is the same heart, imaged with other pixels
+    assert [s.motion.r_endo_mm for s in native] == [s.motion.r_endo_mm for s in coarse]
+    assert [s.rr_ms for s in native] == [s.rr_ms for s in coarse]
