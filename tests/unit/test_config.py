@@ -278,3 +278,20 @@ def test_every_shipped_preset_is_valid_and_resolves(path: Path) -> None:
     cfg = check_config(yaml.safe_load(path.read_text()))
     for name in cfg["experiments"]:
         assert resolve(cfg, name)["settings"], name
+
+
+@pytest.mark.parametrize("stack", ["absent", None, {"slices": 4}])
+def test_snakemakes_default_filling_validator_accepts_the_config(default_config, stack) -> None:
+    """Snakemake's validate fills defaults before it checks types, so a nullable block whose
+    properties carry defaults crashes it on null ('NoneType' has no 'setdefault'); check_config
+    uses plain jsonschema and cannot see that. Validate as the workflow does."""
+    from snakemake.utils import validate
+
+    cohort = default_config["cohorts"]["mouse_stack"]
+    if stack == "absent":
+        del cohort["stack"]
+    else:
+        cohort["stack"] = stack
+    validate(default_config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    filled = default_config["cohorts"]["mouse_stack"]["stack"]
+    assert filled is None if stack in ("absent", None) else filled["void_fraction"] == 0.3
