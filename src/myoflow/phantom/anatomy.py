@@ -15,6 +15,8 @@ Layout:
 * Body: an ellipse (air outside, so image corners measure the noise floor) with a subcutaneous fat
   rim, a few lung-like (dark) and liver-like blobs around the heart, and a smooth low-frequency
   texture (a few random plane waves) that the intensity tables turn into tissue variation.
+* Infarct scar (``myoflow.phantom.thinning``; absent unless a sector has ``thinning``): the
+  cavity takes the endocardial part of the thinned wall, the epicardium stays.
 * Realistic extras (``myoflow.phantom.realism``; absent from the ideal phantom): two papillary
   muscles and a trabecular layer in the blood pool (label ``PAPILLARY``: tissue, not myocardium
   mask, as expert contours leave them in the pool), epicardial fat near the RV insertions, liver
@@ -33,6 +35,7 @@ import numpy as np
 
 from myoflow.phantom.motion import LVMotion
 from myoflow.phantom.realism import Realism
+from myoflow.phantom.thinning import Thinning
 
 AIR, TISSUE, FAT, LUNG, LIVER, LV_BLOOD, MYOCARDIUM, RV_BLOOD, RV_WALL, PAPILLARY = range(10)
 N_LABELS = 10
@@ -91,6 +94,8 @@ class Anatomy:
     insertion_angles: tuple[float, ...] = ()
     #: A slice beyond the endocardial apex: its (virtual) cavity is myocardium too.
     solid: bool = False
+    #: The infarct scar's wall thinning (None = none); a solid slice is not thinned.
+    thinning: Thinning | None = None
 
     def labels(
         self,
@@ -123,6 +128,8 @@ class Anatomy:
         if self.solid:
             return lab
         lab[psi < r0**2] = LV_BLOOD
+        if self.thinning is not None:
+            lab[self._thinned_band(xc, yc, psi, r0, r1)] = LV_BLOOD
         if self.trabeculae or self.papillary_angles:
             lab[self._pool_tissue(xc, yc, psi, r0, r1)] = PAPILLARY
         return lab
@@ -139,10 +146,26 @@ class Anatomy:
             near |= gap < math.radians(EPI_FAT_HALF_WIDTH_DEG)
         return shell & near
 
+    def _thinned_band(
+        self, xc: np.ndarray, yc: np.ndarray, psi: np.ndarray, r0: float, r1: float
+    ) -> np.ndarray:
+        """The wall the scar gives to the cavity: ``R0 <= R < R0 + f (R1 - R0)`` on each ray.
+
+        Only points of the ring are evaluated (the thinning profile costs a few passes per
+        sector, and every frame labels the moving points anew).
+        """
+        assert self.thinning is not None
+        ring = (psi >= r0**2) & (psi < r1**2)
+        band = np.zeros(psi.shape, bool)
+        endo = self.thinning.endo_radius(xc[ring], yc[ring], r0, r1)
+        band[ring] = psi[ring] < endo * endo
+        return band
+
     def _pool_tissue(
         self, xc: np.ndarray, yc: np.ndarray, psi: np.ndarray, r0: float, r1: float
     ) -> np.ndarray:
-        """Papillary muscles and trabeculae: tissue inside the endocardial contour."""
+        """Papillary muscles and trabeculae: tissue inside the endocardial contour R0 (never in
+        the band an infarct scar gives to the cavity, which lies beyond R0)."""
         inside = psi < r0**2
         out = np.zeros(psi.shape, bool)
         for angle in self.papillary_angles:
@@ -155,6 +178,11 @@ class Anatomy:
             # finger-like: only the crests of the profile reach into the pool
             depth = self.trabeculae * (r1 - r0) * np.maximum(profile, 0.0)
             depth /= len(self.trabecular_waves)
+            if self.thinning is not None:
+                # a scar is smooth: the layer fades where the wall thins and is gone where the
+                # scar gave up as much wall as the layer is deep (no fingers adrift in the pool)
+                lost = self.thinning.fraction(xc, yc)
+                depth = depth * np.clip(1.0 - lost / self.trabeculae, 0.0, 1.0)
             out |= psi > (r0 - depth) ** 2
         return out & inside
 
@@ -252,6 +280,7 @@ def build_anatomy(
         fat_mm=0.035 * fov_mm,
         blobs=tuple(blobs),
         waves=waves,
+        thinning=Thinning.of(motion),
         **extras,
     )
 

@@ -8,9 +8,9 @@ from (seed, subject index, slice index) alone: any shard can be (re)made without
 Random streams (``numpy.random.SeedSequence`` entropy): ``[seed, 0]`` permutes the group
 assignment; ``[seed, 1, i]`` draws subject i's anatomy, physiology and group effect (in that
 order, so a subject's anatomy does not depend on its group); ``[seed, 2, i, j]`` draws slice j's
-surroundings and noise; ``[seed, 3, i]`` draws what realism adds (the acquired frame count when
-``frames`` is a range, the ES phase, heart shift, base descent and heart rotation), so the ideal phantom's draws
-never change.
+surroundings and noise; ``[seed, 3, i]`` what realism adds (the frame count when ``frames`` is a
+range, ES phase, heart shift, base descent and rotation), so the ideal phantom's draws never
+change; ``[seed, 4, i]`` a stack's draws (``stack``), ``[seed, 5, i]`` wall thinning (``groups``).
 
 Groups and their effects are drawn by ``myoflow.phantom.groups``.
 """
@@ -343,7 +343,7 @@ def plan(
     for i in range(first, last):
         rng = np.random.default_rng([seed, 1, i])
         subject = sample_subject(species, rng)
-        effects = draw_effects(full, full["groups"][groups[i]], rng)
+        effects = draw_effects(full, full["groups"][groups[i]], rng, i)
         specs.extend(_subject_slices(cohort_name, full, i, groups[i], subject, effects, rng))
     offset = first * per_subject
     return specs[start - offset : stop - offset]
@@ -361,7 +361,7 @@ def generate(spec: SliceSpec) -> SliceRecord:
         spec.motion, spec.rv_insertion_deg, spec.rv_width_mm, fov, anatomy_rng, spec.realism
     )
     if spec.solid:
-        anatomy = replace(anatomy, solid=True)
+        anatomy = replace(anatomy, solid=True, thinning=None)
     cine, tagged, mask = render(motion, anatomy, imaging, s, times)
     if spec.void is not None:
         void = (spec.motion.center_mm, spec.imaging.pixel_mm, anatomy.blobs[0].center, spec.void)

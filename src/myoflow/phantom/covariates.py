@@ -13,6 +13,7 @@ from myoflow.phantom.groups import Effects
 from myoflow.phantom.motion import LVMotion
 from myoflow.phantom.species import SpeciesPreset, Subject
 from myoflow.phantom.stack import StackLevel, StackSettings, stack_volume_ml
+from myoflow.phantom.thinning import Thinning
 
 
 def slice_covariates(
@@ -52,6 +53,8 @@ def slice_covariates(
         out[f"sector{k}_center_deg"] = sec.center_deg
         out[f"sector{k}_width_deg"] = sec.width_deg
         out[f"sector{k}_severity"] = sec.severity
+        if sec.thinning:  # only a thinned sector: a cohort without thinning keeps its columns
+            out[f"sector{k}_thinning"] = sec.thinning
     return out
 
 
@@ -62,12 +65,14 @@ def stack_covariates(
     misplaced: tuple[float, ...],
     motion: LVMotion,
 ) -> dict[str, Any]:
-    """A stack slice's truth: its geometry, the whole stack's volume and what was drawn."""
+    """A stack slice's truth: its geometry, the whole stack's volume and what was drawn (the
+    areas as drawn, less any infarct thinning of ``motion``'s sectors)."""
+    thinning = Thinning.of(motion)
     return {
         "slice_gap_mm": stack.gap_mm,
         "solid_apex": level.solid,
-        "myocardium_area_mm2": level.myocardium_area_mm2,
-        "stack_myocardial_volume_ml": stack_volume_ml(levels, stack.gap_mm),
+        "myocardium_area_mm2": level.myocardium_area_mm2(thinning),
+        "stack_myocardial_volume_ml": stack_volume_ml(levels, stack.gap_mm, thinning),
         "misplacement_x_mm": float(misplaced[0]),
         "misplacement_y_mm": float(misplaced[1]),
         "contraction_fraction": motion.global_scale,

@@ -2,8 +2,14 @@
 
 Groups get exact sizes (fractions by largest remainder, or the given counts), shuffled by the seed.
 Group effects: ``global_scale`` multiplies the contraction amplitude everywhere (in-plane and
-longitudinal); each sector removes ``severity`` of it at its centre (see ``motion.Sector``). Any
-numeric value may be a number or ``[lo, hi]``, drawn uniformly per subject.
+longitudinal); each sector removes ``severity`` of it at its centre (see ``motion.Sector``) and,
+optionally, thins the wall there by ``thinning`` (an infarct scar, ``myoflow.phantom.thinning``).
+Any numeric value may be a number or ``[lo, hi]``, drawn uniformly per subject.
+
+Thinning is drawn from a stream of its own, ``[seed, THINNING_STREAM, subject]``: the subject's
+other draws (and everything drawn after them from the subject's stream) are those of the same
+cohort without it, so adding thinning to a preset changes nothing else, and a cohort without any
+``thinning`` key is the cohort it always was.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from typing import Any
 import numpy as np
 
 from myoflow.phantom.motion import Sector
+
+#: Entropy word of the sectors' thinning stream (``myoflow.phantom.cohort`` uses 0 to 4).
+THINNING_STREAM = 5
 
 # Typical designs as group dictionaries (the `groups:` of a cohort entry; config.yaml uses them).
 GROUP_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -87,9 +96,11 @@ def assign_groups(groups: dict[str, dict[str, Any]], subjects: int, seed: int) -
 
 
 def draw_effects(
-    cohort: dict[str, Any], group: dict[str, Any], rng: np.random.Generator
+    cohort: dict[str, Any], group: dict[str, Any], rng: np.random.Generator, index: int
 ) -> Effects:
-    """A subject's cohort-wide draws (twist, ellipticity) and its group's effect, in that order."""
+    """Subject ``index``'s cohort-wide draws (twist, ellipticity) and its group's effect, in that
+    order from ``rng``; the sectors' thinning from the thinning stream (module docstring)."""
+    thinning_rng = np.random.default_rng([int(cohort["seed"]), THINNING_STREAM, index])
     return Effects(
         twist_deg=draw(cohort["twist_deg"], rng),
         ellipticity=draw(cohort["ellipticity"], rng),
@@ -99,6 +110,7 @@ def draw_effects(
                 draw(sec["center_deg"], rng),
                 draw(sec["width_deg"], rng),
                 draw(sec["severity"], rng),
+                draw(sec.get("thinning", 0.0), thinning_rng),
             )
             for sec in group.get("sectors", [])
         ),

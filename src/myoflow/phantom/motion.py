@@ -50,12 +50,14 @@ class Sector:
     """A region of reduced contraction: a von Mises bump in the image angle (degrees).
 
     ``width_deg`` is the full width at half maximum. ``severity`` is the fraction of contraction
-    lost at the centre (1 akinetic, > 1 dyskinetic, < 0 hyperkinetic).
+    lost at the centre (1 akinetic, > 1 dyskinetic, < 0 hyperkinetic). ``thinning`` is the
+    fraction of the ED wall an infarct scar loses there: anatomy only (``phantom.thinning``).
     """
 
     center_deg: float
     width_deg: float
     severity: float
+    thinning: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.width_deg <= 360.0:

@@ -24,8 +24,9 @@ drawn.
 
 Volume truth. A stack's myocardial volume is the sum over slices of the ED myocardial area times
 the gap (the disc summation a user applies to masks): ``StackLevel.myocardium_area_mm2`` is
-exact (the in-plane map is area-preserving), so ``stack_volume_ml`` is the truth the masks are
-measured against (tests: within 2 %).
+exact (the in-plane map is area-preserving; an infarct scar's thinning is integrated by
+``myoflow.phantom.thinning.myocardium_area_mm2``), so ``stack_volume_ml`` is the truth the masks
+are measured against (tests: within 2 %).
 
 Misplacement and voids are drawn per slice from a stream of their own (``[seed, 4, subject]``),
 so a stack cohort's other draws do not depend on them.
@@ -41,6 +42,7 @@ import numpy as np
 
 from myoflow.phantom.motion import LVMotion
 from myoflow.phantom.species import LVGeometry
+from myoflow.phantom.thinning import Thinning, myocardium_area_mm2
 
 #: Per species: (slice gap in mm, slices). Mouse: paper 002's 0.8 mm and about 8 slices.
 STACK_DEFAULTS = {"mouse": (0.8, 8), "rat": (1.0, 10), "human": (10.0, 9)}
@@ -73,11 +75,10 @@ class StackLevel:
     #: move the slice's level along the geometry.
     analytic: bool = True
 
-    @property
-    def myocardium_area_mm2(self) -> float:
-        """Exact ED myocardial area of the slice (a disc when solid, else an annulus)."""
-        inner = 0.0 if self.solid else self.r_endo_mm**2
-        return math.pi * (self.r_epi_mm**2 - inner)
+    def myocardium_area_mm2(self, thinning: Thinning | None = None) -> float:
+        """Exact ED myocardial area of the slice: a disc when solid, else an annulus less what
+        the subject's infarct ``thinning`` gave to the cavity."""
+        return myocardium_area_mm2(self.r_endo_mm, self.r_epi_mm, self.solid, thinning)
 
 
 @dataclass(frozen=True)
@@ -144,9 +145,12 @@ def stack_levels(geometry: LVGeometry, gap_mm: float, count: int) -> list[StackL
     ]
 
 
-def stack_volume_ml(levels: list[StackLevel], gap_mm: float) -> float:
-    """Myocardial volume of the stack by disc summation of the exact ED areas (ml)."""
-    return sum(level.myocardium_area_mm2 for level in levels) * gap_mm / 1000.0
+def stack_volume_ml(
+    levels: list[StackLevel], gap_mm: float, thinning: Thinning | None = None
+) -> float:
+    """Myocardial volume of the stack by disc summation of the exact ED areas (ml), the subject's
+    infarct ``thinning`` (the same sectors at every level) included."""
+    return sum(level.myocardium_area_mm2(thinning) for level in levels) * gap_mm / 1000.0
 
 
 def feasible_motion(solid: bool = False, **kwargs: Any) -> LVMotion:

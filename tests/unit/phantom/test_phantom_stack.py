@@ -56,8 +56,8 @@ def test_levels_run_from_the_base_to_a_closed_apex() -> None:
     # the epicardial radius tapers toward the apex; a disc's area has no cavity
     assert all(np.diff([level.r_epi_mm for level in levels]) < 0)
     cap = levels[-1]
-    assert cap.myocardium_area_mm2 == pytest.approx(math.pi * cap.r_epi_mm**2)
-    expected = sum(level.myocardium_area_mm2 for level in levels) * 0.8 / 1000
+    assert cap.myocardium_area_mm2() == pytest.approx(math.pi * cap.r_epi_mm**2)
+    expected = sum(level.myocardium_area_mm2() for level in levels) * 0.8 / 1000
     assert stack_volume_ml(levels, 0.8) == pytest.approx(expected)
 
 
