@@ -390,7 +390,7 @@ def generate(spec: SliceSpec) -> SliceRecord:
         tagged=tagged,
         mask=mask,
         displacement=displacement(motion, s, mask.shape[1:], imaging.pixel_mm).astype(np.float32),
-        landmarks=landmarks(motion, s, rv_insertion).astype(np.float32),
+        landmarks=landmarks(motion, s, rv_insertion, anatomy.thinning).astype(np.float32),
         rv_insertion_mm=rv_insertion,
         ed_frame=0,
         es_frame=int(np.argmax(s)),

@@ -17,6 +17,7 @@ import pandas as pd
 
 from myoflow.phantom.heart import SliceMotion
 from myoflow.phantom.motion import LVMotion
+from myoflow.phantom.thinning import Thinning
 
 #: The truth of a rendered slice comes from the motion its plane sees; an ``LVMotion`` is the
 #: same thing without through-plane motion or heart shift.
@@ -73,12 +74,25 @@ def landmark_angles_deg(motion: Motion, rv_insertion_mm: np.ndarray) -> np.ndarr
     return landmark_line_angles_deg(np.asarray(motion.center_mm), rv_insertion_mm, LANDMARK_LINES)
 
 
-def landmarks(motion: Motion, s_frames: np.ndarray, rv_insertion_mm: np.ndarray) -> np.ndarray:
+def landmarks(
+    motion: Motion,
+    s_frames: np.ndarray,
+    rv_insertion_mm: np.ndarray,
+    thinning: Thinning | None = None,
+) -> np.ndarray:
     """``[T, 2, 168]`` landmark positions: 7 points per line evenly from endo- to epicardium at
-    ED, moved by the forward map. Landmark index = line * 7 + point."""
+    ED, moved by the forward map. Landmark index = line * 7 + point.
+
+    With an infarct ``thinning`` a line starts at the thinned endocardium (the wall that is
+    drawn), so no landmark sits in the cavity the scar gave up.
+    """
     angles = landmark_angles_deg(motion, rv_insertion_mm)
-    fractions = np.linspace(0.0, 1.0, LANDMARK_POINTS)
-    ed = motion.wall_point(angles[:, None], fractions[None, :]).reshape(-1, 2)
+    fractions = np.linspace(0.0, 1.0, LANDMARK_POINTS)[None, :]
+    if thinning is not None:
+        rad = np.radians(angles)
+        lost = thinning.at_image_angle(np.cos(rad), np.sin(rad))[:, None]
+        fractions = lost + fractions * (1.0 - lost)
+    ed = motion.wall_point(angles[:, None], fractions).reshape(-1, 2)
     out = np.empty((len(s_frames), 2, ed.shape[0]))
     for k, s in enumerate(s_frames):
         out[k] = (ed if s == 0.0 else motion.forward(ed, float(s))).T

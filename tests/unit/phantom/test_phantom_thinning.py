@@ -167,6 +167,10 @@ def test_the_wall_at_the_sector_centre_is_thinner_by_the_fraction() -> None:
         inside = ndimage.map_coordinates(rec.mask[0], [y / px, x / px], order=0)
         thickness = inside.sum() * px / 8
         assert thickness == pytest.approx((1.0 - lost) * wall, abs=1.5 * px), angle
+    # the landmarks span the wall that is drawn: none is left in the scar's cavity
+    out = ndimage.distance_transform_edt(rec.mask[0] == 0)
+    cols, rows = rec.landmarks[0] / px
+    assert ndimage.map_coordinates(out, [rows, cols], order=1).max() <= 1.0
 
 
 @pytest.fixture(scope="module")
