@@ -295,3 +295,22 @@ def test_snakemakes_default_filling_validator_accepts_the_config(default_config,
     validate(default_config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
     filled = default_config["cohorts"]["mouse_stack"]["stack"]
     assert filled is None if stack in ("absent", None) else filled["void_fraction"] == 0.3
+
+
+def test_a_sector_may_thin_the_wall_within_its_bounds(default_config: dict) -> None:
+    """``thinning`` (an infarct scar) is a number or a range in [0, 0.9]; it has no default, so
+    the resolved cohort of a sector without it (the phantom jobs' params) stays as it was."""
+    from snakemake.utils import validate
+
+    sector = default_config["cohorts"]["mouse_stack"]["groups"]["infarction"]["sectors"][0]
+    before = cohort_json(check_config(default_config), "mouse_stack", ROOT)
+    validate(default_config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    assert "thinning" not in sector
+    assert cohort_json(check_config(default_config), "mouse_stack", ROOT) == before
+    for good in (0, 0.5, [0.3, 0.6]):
+        sector["thinning"] = good
+        check_config(default_config)
+    for bad in (0.95, -0.1, [0.3, 1.2], [0.3]):
+        sector["thinning"] = bad
+        with pytest.raises(ConfigError, match="thinning"):
+            check_config(default_config)
