@@ -16,12 +16,12 @@ Hausdorff distance for Att-Mnet with the distance loss than without.
 
 Sizes, for 30 minutes on 2 CPU cores: coarser pixels than the paper's (0.20-0.22 mm instead of
 0.13), planes 0.4 mm apart instead of 0.16 (two per slice gap), so that each volume is
-16 x 48 x 48 (paper 36 x 96 x 96); networks at a quarter of their width; three frames per mouse
-and batches of 2 (on a CPU a step's cost is about linear in the batch, so smaller batches give
-more updates for the same compute: 24 mice x 4 frames at batch 4 for 40 epochs took 36 minutes).
+16 x 48 x 48 (paper 36 x 96 x 96); networks at a quarter of their width; 20 mice and batches of 2
+(on a CPU a step's cost is about linear in the batch, so smaller batches give more updates for
+the same compute: 24 mice at batch 4 for 40 epochs took 36 minutes).
 
 Usage: ``python benchmarks/bench_attmnet_accuracy.py [--models attmnet attmnet_nodist unet3d
-unet2d] [--width 0.25] [--subjects 24] [--frames 3] [--epochs 32] [--batch 2] [--cores 2]
+unet2d] [--width 0.25] [--subjects 20] [--frames 4] [--epochs 28] [--batch 2] [--cores 2]
 [--workdir DIR]``.
 """
 
@@ -53,9 +53,9 @@ def _args() -> argparse.Namespace:
         "--models", nargs="+", default=["attmnet", "attmnet_nodist", "unet3d", "unet2d"]
     )
     parser.add_argument("--width", type=float, default=0.25, help="filter multiplier (paper 1)")
-    parser.add_argument("--subjects", type=int, default=24, help="mice, 60/15/25 %% split")
-    parser.add_argument("--frames", type=int, default=3, help="volumes per mouse")
-    parser.add_argument("--epochs", type=int, default=32)
+    parser.add_argument("--subjects", type=int, default=20, help="mice, 60/15/25 %% split")
+    parser.add_argument("--frames", type=int, default=4, help="volumes per mouse (>= 4)")
+    parser.add_argument("--epochs", type=int, default=28)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--workdir", help="keep the run here (default: a temporary folder)")
