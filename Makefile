@@ -35,7 +35,7 @@ bench: install
 	$(PY) benchmarks/bench_nets.py --repeats 3
 	$(PY) benchmarks/bench_tagstrain_speed.py --threads $(CORES)
 	$(PY) benchmarks/bench_tagseg_speed.py --threads $(CORES) --batch 2
-	$(PY) benchmarks/bench_attmnet_speed.py --threads $(CORES)
+	$(PY) benchmarks/bench_attmnet_speed.py --threads $(CORES) --width 0.5 --batch 1 --repeats 1
 
 bench-accuracy: install
 	$(PY) benchmarks/bench_myonet_accuracy.py --cores $(CORES)

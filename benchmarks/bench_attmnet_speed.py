@@ -16,19 +16,21 @@ them), one Markdown row:
   and the rate that makes, also as a fraction of the GEMM ceiling;
 * inference in volumes per second: eval mode under ``torch.inference_mode``, batches of
   ``--batch``, median of ``--repeats`` after one warm-up batch;
-* peak memory: the resident set's high-water mark (``resource.getrusage(...).ru_maxrss``) of a
+* peak memory (CPU): the resident set's high-water mark (``resource.getrusage(...).ru_maxrss``) of a
   fresh process that measures one network only, and its growth over the same process's mark
   just before the network was built (the interpreter and torch's libraries). ``tracemalloc`` is
-  not used: it sees Python's allocations only, not torch's tensors.
+  not used: it sees Python's allocations only, not torch's tensors. On a GPU (``--device
+  cuda``): ``torch.cuda.max_memory_allocated``, and every timed call waits for the GPU.
 
 How to read it: the fp32 GEMM rate at 4096 x 4096 (``myoflow.benchtools.matmul_gflops``, NumPy's
 BLAS limited to ``--threads`` threads by threadpoolctl, as torch is in each measuring process)
-is measured in this run as the machine's ceiling; the fraction of it that a step reaches is
+is measured in this run as the machine's ceiling (on a GPU: fp32 ``torch.mm`` on it, TF32 off as
+torch's default); the fraction of it that a step reaches is
 comparable across machines where seconds are not. The paper reports no speeds (it trained on
 two Titan V with batch 8).
 
 Usage: ``python benchmarks/bench_attmnet_speed.py [--batch 2] [--width 1] [--repeats 3]
-[--threads 2]``
+[--threads 2] [--device cpu|cuda]``
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch.utils.flop_counter import FlopCounterMode
 
-from myoflow.benchtools import matmul_gflops, median_seconds
+from myoflow.benchtools import matmul_gflops, median_seconds, synced, torch_matmul_gflops
 from myoflow.core.train.device import prepare_model, to_input
 from myoflow.methods.attmnet.losses import (
     AttMnetLoss,
@@ -75,17 +77,19 @@ def _loss(
 
 
 def measure(
-    name: str, width: float, batch: int, repeats: int, threads: int
+    name: str, width: float, batch: int, repeats: int, threads: int, device_name: str
 ) -> dict[str, float | int | str]:
     """One network's row, measured in the calling process (a fresh one per network, for RSS)."""
     torch.set_num_threads(threads)
+    device = torch.device(device_name)
     start_rss = _rss_mib()
     torch.manual_seed(0)
     net = build(name, width)
-    runner, channels_last = prepare_model(net, torch.device("cpu"), compile=False)
-    image = to_input(torch.rand(batch, 1, *VOLUME), channels_last)
+    runner, channels_last = prepare_model(net, device, compile=False)
     mask = (torch.rand(batch, 1, *VOLUME) > 0.9).float()
-    weights = torch.from_numpy(distance_weights(mask.numpy()[:, 0])[:, None])
+    weights = torch.from_numpy(distance_weights(mask.numpy()[:, 0])[:, None]).to(device)
+    image = to_input(torch.rand(batch, 1, *VOLUME).to(device), channels_last)
+    mask = mask.to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=LR)
 
     def step() -> None:
@@ -98,12 +102,14 @@ def measure(
     with FlopCounterMode(display=False) as counter:
         step()
     step_gflop = counter.get_total_flops() / 1e9
-    step_s = median_seconds(step, repeats)
+    step_s = median_seconds(synced(step, device), repeats)
     runner.eval()
     with torch.inference_mode():
         runner(image)
-        infer_s = median_seconds(lambda: runner(image), repeats)
+        infer_s = median_seconds(synced(lambda: runner(image), device), repeats)
     peak = _rss_mib()
+    if device.type == "cuda":
+        peak, start_rss = torch.cuda.max_memory_allocated(device) / 2**20, 0.0
     return {
         "network": name,
         "params": trainable_parameters(net),
@@ -123,22 +129,31 @@ def main() -> None:
     parser.add_argument("--width", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
     with threadpool_limits(limits=args.threads):
-        gemm = matmul_gflops(args.repeats)
+        if args.device == "cpu":
+            gemm = matmul_gflops(args.repeats)
+        else:
+            gemm = torch_matmul_gflops(args.repeats, torch.device(args.device))
     rows = []
     for name in NETWORKS:
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
             row = pool.submit(
-                measure, name, args.width, args.batch, args.repeats, args.threads
+                measure, name, args.width, args.batch, args.repeats, args.threads, args.device
             ).result()
         row["train_fraction_of_gemm"] = float(row["train_gflop_per_s"]) / gemm
         rows.append(row)
+    where = f"{args.threads} CPU thread(s)" if args.device == "cpu" else args.device
+    memory = (
+        "ru_maxrss of a fresh process per network"
+        if args.device == "cpu"
+        else "torch.cuda.max_memory_allocated"
+    )
     print(
         f"paper 002 networks, width {args.width:g}, D x H x W = {' x '.join(map(str, VOLUME))}, "
-        f"batch {args.batch}, {args.threads} thread(s) on the CPU, median of {args.repeats}; "
-        f"GEMM ceiling {gemm:.1f} GFLOP/s (fp32 4096², this run); peak memory: ru_maxrss of a "
-        "fresh process per network\n"
+        f"batch {args.batch}, on {where}, median of {args.repeats}; GEMM ceiling {gemm:.1f} "
+        f"GFLOP/s (fp32 4096², this run); peak memory: {memory}\n"
     )
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f"))
 

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from myoflow.benchtools import median_seconds
+from myoflow.benchtools import median_seconds, synced, torch_matmul_gflops
 from myoflow.core.nets import NETS, build_net, count_parameters
 from myoflow.core.train.device import pick_device, prepare_model, to_input
 from myoflow.methods.myonet.losses import DisplacementLoss
@@ -70,27 +70,6 @@ class Row:
     infer_gflops: float
     compile_train_s: float | None
     compile_infer_s: float | None
-
-
-def synced(fn: Callable[[], object], device: torch.device) -> Callable[[], None]:
-    """``fn`` followed by a wait for the GPU, so that wall time covers the queued kernels."""
-
-    def call() -> None:
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    return call
-
-
-def torch_matmul_gflops(repeats: int, device: torch.device, n: int = 4096) -> float:
-    """fp32 ``n x n`` ``torch.mm`` rate: the ceiling for the same library and thread count."""
-    generator = torch.Generator().manual_seed(0)
-    a = torch.rand(n, n, generator=generator).to(device)
-    b = torch.rand(n, n, generator=generator).to(device)
-    mm = synced(lambda: torch.mm(a, b), device)
-    mm()  # warm-up
-    return 2 * n**3 / median_seconds(mm, repeats) / 1e9
 
 
 def _batch(args: argparse.Namespace) -> tuple[torch.Tensor, ...]:

@@ -36,7 +36,7 @@ import pandas as pd
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from myoflow.benchtools import matmul_gflops, median_seconds
+from myoflow.benchtools import matmul_gflops, torch_matmul_gflops
 from myoflow.methods.tagseg.losses import SegmentationLoss
 from myoflow.methods.tagseg.nets import PAPER_PARAMETERS, dynunet, segresnetvae
 from myoflow.methods.tagseg.nets import trainable_parameters as count
@@ -47,20 +47,6 @@ from myoflow.methods.tagseg.timing import epoch_seconds, inference_ms, train_ste
 PAPER_TABLE_2 = {"dynunet": (163.2, 661.0, 274.0), "segresnetvae": (64.3, 112.0, 28.7)}
 TRAIN_IMAGES = 1000
 RUNS = 7
-
-
-def gemm_gflops(device: torch.device, repeats: int = 3, n: int = 4096) -> float:
-    """fp32 ``n x n`` matrix-product rate on ``device``: the machine's ceiling in this run."""
-    if device.type != "cuda":
-        return matmul_gflops(repeats, n)
-    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
-
-    def mm() -> None:
-        torch.mm(a, b)
-        torch.cuda.synchronize(device)
-
-    mm()
-    return 2 * n**3 / median_seconds(mm, repeats) / 1e9
 
 
 def forward_gflop(net: torch.nn.Module, size: int, device: torch.device) -> float:
@@ -82,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    gemm = gemm_gflops(device)
+    gemm = matmul_gflops(3) if device.type != "cuda" else torch_matmul_gflops(3, device)
     rows = []
     for name, build in (("dynunet", dynunet), ("segresnetvae", segresnetvae)):
         torch.manual_seed(0)

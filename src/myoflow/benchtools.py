@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 import yaml
 
 #: The repository's Snakefile, which the accuracy benchmarks run.
@@ -41,6 +42,28 @@ def matmul_gflops(repeats: int, n: int = 4096) -> float:
     b = rng.random((n, n), dtype=np.float32)
     a @ b  # warm-up
     return 2 * n**3 / median_seconds(lambda: a @ b, repeats) / 1e9
+
+
+def synced(fn: Callable[[], object], device: torch.device) -> Callable[[], None]:
+    """``fn`` followed by a wait for the GPU, so that wall time covers the queued kernels."""
+
+    def call() -> None:
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    return call
+
+
+def torch_matmul_gflops(repeats: int, device: torch.device, n: int = 4096) -> float:
+    """fp32 ``n x n`` ``torch.mm`` rate on ``device``: the ceiling for the same library and
+    thread count (on CUDA without TF32, torch's default for matrix products)."""
+    generator = torch.Generator().manual_seed(0)
+    a = torch.rand(n, n, generator=generator).to(device)
+    b = torch.rand(n, n, generator=generator).to(device)
+    mm = synced(lambda: torch.mm(a, b), device)
+    mm()  # warm-up
+    return 2 * n**3 / median_seconds(mm, repeats) / 1e9
 
 
 def memcpy_gbs(repeats: int, mib: int = 256) -> float:
