@@ -16,8 +16,8 @@ them), one Markdown row:
   and the rate that makes, also as a fraction of the GEMM ceiling;
 * inference in volumes per second: eval mode under ``torch.inference_mode``, batches of
   ``--batch``, median of ``--repeats`` after one warm-up batch;
-* peak memory (CPU): the resident set's high-water mark (``resource.getrusage(...).ru_maxrss``) of a
-  fresh process that measures one network only, and its growth over the same process's mark
+* peak memory (CPU): the resident set's high-water mark (``resource.getrusage(...).ru_maxrss``)
+  of a fresh process that measures one network only, and its growth over the same process's mark
   just before the network was built (the interpreter and torch's libraries). ``tracemalloc`` is
   not used: it sees Python's allocations only, not torch's tensors. On a GPU (``--device
   cuda``): ``torch.cuda.max_memory_allocated``, and every timed call waits for the GPU.
@@ -25,9 +25,9 @@ them), one Markdown row:
 How to read it: the fp32 GEMM rate at 4096 x 4096 (``myoflow.benchtools.matmul_gflops``, NumPy's
 BLAS limited to ``--threads`` threads by threadpoolctl, as torch is in each measuring process)
 is measured in this run as the machine's ceiling (on a GPU: fp32 ``torch.mm`` on it, TF32 off as
-torch's default); the fraction of it that a step reaches is
-comparable across machines where seconds are not. The paper reports no speeds (it trained on
-two Titan V with batch 8).
+torch's default for matrix products, while cuDNN's convolutions may use TF32); the fraction of it
+that a step reaches is comparable across machines where seconds are not. The paper reports no
+speeds (it trained on two Titan V with batch 8).
 
 Usage: ``python benchmarks/bench_attmnet_speed.py [--batch 2] [--width 1] [--repeats 3]
 [--threads 2] [--device cpu|cuda]``
