@@ -21,6 +21,7 @@ import pandas as pd
 from myoflow.io.frames import FrameShard
 from myoflow.io.tables import read_tsv
 from myoflow.methods.base import files_by_model
+from myoflow.methods.tagseg import examples as frame_examples
 from myoflow.methods.tagseg import figures, paper001
 from myoflow.methods.tagseg.pseudotag import PseudoTagSettings, pseudo_tagged
 from myoflow.methods.tagseg.settings import CYCLEGAN, gamma_models
@@ -94,8 +95,8 @@ def figures_stage(
         *_transforms(settings, shards, predicted.get(CYCLEGAN, [])), out / "fig5_transforms"
     )
     models = [m for m in figures.table3_models(segmentation["method"].unique()) if m in predicted]
-    examples = figures.pick_examples(segmentation, models)
-    images, truths, preds = figures.load_examples(examples, list(shards), predicted)
+    examples = frame_examples.pick_examples(segmentation, models)
+    images, truths, preds = frame_examples.load_examples(examples, list(shards), predicted)
     figures.fig6_examples(examples, images, truths, preds, out / "fig6_examples")
     figures.fig8_training(_records(histories), out / "fig8_training")
     figures.fig9_dice_per_frame(segmentation, out / "fig9_dice_per_frame")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from myoflow.io.frames import write_frames
+from myoflow.methods.tagseg import examples as frame_examples
 from myoflow.methods.tagseg import figures
 from myoflow.record import SliceRecord
 from myoflow.tables import TAGSEG_SEGMENTATION
@@ -74,8 +75,8 @@ def test_pick_examples_takes_the_quartile_frames_of_the_split() -> None:
     # Training frames that would move every quantile if they counted.
     rows += [_row("a_x", 0.95, split="train", subject="t", frame=t) for t in range(20)]
     rows.append(_row("a_x", float("nan"), frame=9))
-    picked = figures.pick_examples(_table(rows), ["a_x", "b_y", "a_x", "absent"])
-    assert list(picked.columns) == figures.EXAMPLE_COLUMNS
+    picked = frame_examples.pick_examples(_table(rows), ["a_x", "b_y", "a_x", "absent"])
+    assert list(picked.columns) == frame_examples.EXAMPLE_COLUMNS
     assert picked["model"].tolist() == ["a_x"] * 3 + ["b_y"] * 3
     assert picked["quantile"].tolist() == ["Q1", "median", "Q3"] * 2
     np.testing.assert_allclose(picked["dice"], [0.3, 0.5, 0.7] * 2)
@@ -88,15 +89,15 @@ def test_pick_examples_breaks_a_tie_by_table_order() -> None:
     # The median 0.25 lies halfway between 0.4 (first) and 0.1, where float rounding alone
     # would pick 0.1.
     rows = [_row("a_x", d, frame=t) for t, d in enumerate([0.4, 0.1])]
-    picked = figures.pick_examples(_table(rows), ["a_x"])
+    picked = frame_examples.pick_examples(_table(rows), ["a_x"])
     assert picked["frame"].tolist() == [1, 0, 0]
 
 
 def test_pick_examples_names_a_missing_column() -> None:
     table = _table([_row("a_x", 0.5)]).drop(columns="hd95_mm")
     with pytest.raises(ValueError, match="hd95_mm"):
-        figures.pick_examples(table, ["a_x"])
-    assert figures.pick_examples(_table([]), ["a_x"]).empty
+        frame_examples.pick_examples(table, ["a_x"])
+    assert frame_examples.pick_examples(_table([]), ["a_x"]).empty
 
 
 def _record(cohort: str, subject: str, seed: int) -> SliceRecord:
@@ -134,9 +135,9 @@ def test_load_examples_reads_the_frames_written_and_fig6_draws_them(tmp_path: Pa
         for s, subject in enumerate("ab")
         for t in range(N_FRAMES)
     ]
-    examples = figures.pick_examples(_table(rows), ["dynunet_scratch", "dynunet_cine"])
+    examples = frame_examples.pick_examples(_table(rows), ["dynunet_scratch", "dynunet_cine"])
     paths = {m: [tmp_path / "pred.h5"] for m in ("dynunet_scratch", "dynunet_cine")}
-    images, truths, preds = figures.load_examples(examples, shards, paths)
+    images, truths, preds = frame_examples.load_examples(examples, shards, paths)
     frames = set(examples[["cohort", "subject", "slice_id", "frame"]].itertuples(index=False))
     assert len(images) == len(truths) == len(frames)
     assert len(preds) == len(examples)
@@ -149,9 +150,11 @@ def test_load_examples_reads_the_frames_written_and_fig6_draws_them(tmp_path: Pa
     figures.fig6_examples(examples, images, truths, preds, tmp_path / "fig6")
     _assert_drawn(tmp_path / "fig6")
     with pytest.raises(ValueError, match="prediction shards of 'dynunet_cine'"):
-        figures.load_examples(examples, shards, {"dynunet_scratch": paths["dynunet_scratch"]})
+        frame_examples.load_examples(
+            examples, shards, {"dynunet_scratch": paths["dynunet_scratch"]}
+        )
     with pytest.raises(ValueError, match="truth shards"):
-        figures.load_examples(examples, shards[1:], paths)
+        frame_examples.load_examples(examples, shards[1:], paths)
 
 
 def test_fig5_draws_three_or_four_panels(tmp_path: Path) -> None:
