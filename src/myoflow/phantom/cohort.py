@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from myoflow.phantom.acquisition import draw_acquired
 from myoflow.phantom.anatomy import build_anatomy
 from myoflow.phantom.covariates import slice_covariates, stack_covariates
 from myoflow.phantom.groups import Effects, assign_groups, draw_effects
@@ -129,34 +130,6 @@ class SliceSpec:
         )
 
 
-@dataclass(frozen=True)
-class Acquired:
-    """A subject's draws of the ``[seed, 3, i]`` stream (see the module docstring)."""
-
-    frames: int
-    es_phase: float
-    shift_mm: tuple[float, float]
-    base_descent: float
-    rotation_deg: float = 0.0
-
-
-def _acquired(cfg: dict[str, Any], index: int, subject: Subject, real: Realism) -> Acquired:
-    rng = np.random.default_rng([int(cfg["seed"]), 3, index])
-    frames = cfg["frames"]
-    n = int(rng.integers(frames[0], frames[1] + 1)) if isinstance(frames, list) else int(frames)
-    if real.name == "ideal":
-        return Acquired(n, subject.es_phase, (0.0, 0.0), 0.0)
-    es_phase = float(rng.uniform(*real.es_phase))
-    _, r1_mid, _ = subject.geometry.slice("mid")
-    shift = float(rng.uniform(*real.heart_shift)) * r1_mid
-    direction = float(rng.uniform(0.0, 2.0 * math.pi))
-    descent = float(rng.uniform(*real.base_descent)) * subject.geometry.endo_length_mm
-    # drawn last, so the draws before it are those of the preset without rotation
-    rotation = float(rng.uniform(*real.heart_rotation_deg)) * float(rng.choice([-1.0, 1.0]))
-    shift_xy = (shift * math.cos(direction), shift * math.sin(direction))
-    return Acquired(n, es_phase, shift_xy, descent, rotation)
-
-
 def with_defaults(cfg: dict[str, Any]) -> dict[str, Any]:
     """The cohort entry with missing keys (and tagging keys) set to the schema's defaults."""
     out = {**CONFIG_DEFAULTS, **cfg}
@@ -191,7 +164,7 @@ def _subject_slices(
     """The specs of one subject's slices: one LV geometry, one acquisition, per-slice cuts."""
     species = _species(cfg)
     real = realism(cfg["realism"], species.name)
-    acquired = _acquired(cfg, index, subject, real)
+    acquired = draw_acquired(cfg, index, subject, real)
     matrix = int(cfg["matrix"] or species.matrix)
     px = subject.pixel_mm
     fov = matrix * px
