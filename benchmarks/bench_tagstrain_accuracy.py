@@ -21,7 +21,7 @@ Aims (issue: paper 003 end to end): mean IoU >= 0.9, ES landmark RMSE <= 1.5 px,
 
 Usage: ``python benchmarks/bench_tagstrain_accuracy.py [--subjects 40] [--roi-epochs 150]
 [--tracker-epochs 120] [--roi-decay 60 15] [--tracker-decay-every 20] [--box-jitter 0.1]
-[--refine 1] [--crop 64] [--width 0.5] [--units 256] [--cores 2] [--workdir DIR]``. The defaults
+[--strain-weight 20] [--refine 1] [--crop 64] [--width 0.5] [--units 256] [--cores 2] [--workdir DIR]``. The defaults
 are this benchmark's (docs/tagstrain.md): a small cohort gives a few steps per epoch, so the
 learning rates decay later than the paper's, and the tracker crops once more on its own ED
 landmarks (``tracker.refine``).
@@ -56,6 +56,12 @@ def _args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--box-jitter", type=float, default=0.1, help="tracker training box jitter (fraction)"
+    )
+    parser.add_argument(
+        "--strain-weight",
+        type=float,
+        default=20.0,
+        help="w of the tracker's composite loss (paper 5)",
     )
     parser.add_argument(
         "--refine", type=int, default=1, help="re-crops on the tracked ED landmarks (paper 0)"
@@ -114,6 +120,7 @@ def config(args: argparse.Namespace) -> dict:
             "dense": args.units,
             "lstm_units": args.units,
             "box_jitter": args.box_jitter,
+            "strain_weight": args.strain_weight,
             "refine": args.refine,
         },
     }
