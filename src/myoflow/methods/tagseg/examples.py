@@ -64,6 +64,7 @@ def pick_examples(
 
 
 def frame_key(row: pd.Series) -> FrameKey:
+    """The :data:`FrameKey` of an example row, typed as the shards' keys are."""
     return str(row["cohort"]), str(row["subject"]), str(row["slice_id"]), int(row["frame"])
 
 

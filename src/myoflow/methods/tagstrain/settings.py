@@ -48,11 +48,11 @@ class RoiSettings:
     #: Beyond the paper: each training image (and its box) shifted by up to this fraction of the
     #: field of view, so the network finds the heart rather than learning where it usually is.
     augment_shift: float = bounded(0.15, minimum=0, maximum=0.45)
-    #: Beyond the paper, off by default: each training image (and its box) mirrored and turned
-    #: by a random multiple of 90 degrees. Short-axis series of one protocol share one
-    #: orientation; on 72 phantom slices the eight orientations cost the network test IoU
-    #: (0.876 -> 0.829, docs/tagstrain.md). For a cohort pooled from sites that orient the
-    #: image differently.
+    #: Beyond the paper, for a cohort pooled from sites that orient the image differently: each
+    #: training image (and its box) mirrored and turned by a random multiple of 90 degrees. Off
+    #: by default: short-axis series of one protocol share one orientation, and on 72 phantom
+    #: slices the eight orientations cost the network test IoU (0.876 -> 0.829,
+    #: docs/tagstrain.md).
     augment_dihedral: bool = False
 
 
