@@ -70,3 +70,46 @@ def test_accuracy_is_one_when_perfect_and_zero_for_the_mean() -> None:
     mean = torch.full_like(target, target.mean().item())
     assert normalised_mse_accuracy(mean, target) == pytest.approx(0.0, abs=1e-6)
     assert normalised_mse_accuracy(1 - target, target) < 0
+
+
+def _difference_term_by_hand(error: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The gradient term with explicit loops over neighbour pairs."""
+    total, count = 0.0, 0
+    height, width = error.shape[-2:]
+    for b, c, t, i, j in torch.cartesian_prod(*(torch.arange(n) for n in error.shape)).tolist():
+        if not mask[b, 0, 0, i, j]:
+            continue
+        for di, dj in ((0, 1), (1, 0)):
+            if i + di < height and j + dj < width and mask[b, 0, 0, i + di, j + dj]:
+                total += float(error[b, c, t, i + di, j + dj] - error[b, c, t, i, j]) ** 2
+                count += 1
+    return torch.tensor(total / count)
+
+
+def test_gradient_term_equals_hand_computation() -> None:
+    pred, target, mask = _example()
+    extra = DisplacementLoss(gradient=2.5)(pred, target, mask) - DisplacementLoss()(
+        pred, target, mask
+    )
+    torch.testing.assert_close(extra, 2.5 * _difference_term_by_hand(pred - target, mask))
+
+
+def test_gradient_term_ignores_a_smooth_error_and_charges_noise_twice() -> None:
+    """An error constant over the wall costs the term nothing; uncorrelated noise costs it about
+    twice the noise variance (each difference subtracts two independent errors)."""
+    _, target, mask = _example()
+    only_gradient = DisplacementLoss(mse=0.0, smooth_l1=0.0, myocardium=0.0, gradient=1.0)
+    assert only_gradient(target + 0.3, target, mask).item() == pytest.approx(0.0, abs=1e-12)
+    big = torch.ones((1, 2, 4, 64, 64))
+    noise = 0.1 * torch.randn(big.shape, generator=torch.Generator().manual_seed(1))
+    term = only_gradient(big + noise, big, big[:, :1, :1]).item()
+    assert term == pytest.approx(2 * 0.1**2, rel=0.05)
+
+
+def test_gradient_term_ignores_pairs_leaving_the_mask() -> None:
+    pred, target, mask = _example()
+    only_gradient = DisplacementLoss(mse=0.0, smooth_l1=0.0, myocardium=0.0, gradient=1.0)
+    changed = torch.where(mask > 0, pred, pred + 10.0)
+    torch.testing.assert_close(
+        only_gradient(changed, target, mask), only_gradient(pred, target, mask)
+    )
