@@ -11,10 +11,11 @@ are O(1) whatever the matrix. The tracker sees every frame cropped with the targ
 regresses the landmarks in crop pixels divided by the crop side.
 
 Augmentation (beyond the paper, all drawn from ``(seed, epoch, index)`` so a resumed run sees the
-samples of an uninterrupted one): the localisation input is mirrored and turned by quarter turns
-(the eight orientations a square image keeps; its box follows exactly) and shifted by whole
-pixels, box with it, so the network must find the heart rather than learn where and how the
-phantom puts it, and a cohort of a few hundred slices gives eight times the images; the tracker's
+samples of an uninterrupted one): the localisation input is shifted by whole pixels, box with
+it, so the network must find the heart rather than learn where the phantom puts it, and, for a
+cohort pooled from sites that orient their images differently (``augment_dihedral``, off by
+default), mirrored and turned by quarter turns (the eight orientations a square image keeps; its
+box follows exactly); the tracker's
 box is moved and scaled by a few per cent, since at inference it gets the localisation network's
 box, not the target.
 
