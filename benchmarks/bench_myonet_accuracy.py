@@ -61,9 +61,6 @@ def _args() -> argparse.Namespace:
     )
     parser.add_argument("--myocardium-weight", type=float, default=10.0, help="loss weight")
     parser.add_argument(
-        "--gradient-weight", type=float, default=0.0, help="loss weight of the difference term"
-    )
-    parser.add_argument(
         "--reference",
         choices=["truth", "harp", "sinmod"],
         default="truth",
@@ -110,7 +107,7 @@ def _experiment(args: argparse.Namespace, cohort: str) -> dict:
             "epochs": args.epochs,
             "batch_size": 4,
             "max_displacement_mm": args.max_displacement,
-            "loss": {"myocardium": args.myocardium_weight, "gradient": args.gradient_weight},
+            "loss": {"myocardium": args.myocardium_weight},
         },
     }
 

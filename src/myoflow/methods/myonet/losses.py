@@ -6,14 +6,6 @@ L1 over every pixel (robust to outlying reference displacements), and a custom t
 myocardium mask. Without that term the background, most of a 128 x 128 crop, dominates the loss,
 while strain is only ever computed inside the myocardium. Each term has a weight so that ablations
 can switch one off; the paper's total is the plain sum (all weights 1).
-
-Beyond the paper, a fourth term matches the displacement's spatial differences between
-neighbouring myocardial pixels (``gradient``; 0 = the paper's loss). Strain is a derivative, and
-Green-Lagrange strain is quadratic in it, so uncorrelated pixel noise in a prediction reads as
-less shortening even where its mean is right; noise of standard deviation s costs each value term
-s^2 but the difference term 2 s^2, while an error that is smooth over the wall costs it almost
-nothing. It penalises the mismatch with the target's differences, not the prediction's own
-(a smoothness prior would pull the strain itself toward zero).
 """
 
 from __future__ import annotations
@@ -23,68 +15,36 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _masked_difference_mse(error: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference of ``error`` between horizontal and vertical neighbours that are
-    both inside; 0 when no such pair exists."""
-    total = error.new_zeros(())
-    count = error.new_zeros(())
-    for axis in (-1, -2):
-        n = error.shape[axis]
-        pair = inside.narrow(axis, 1, n - 1) * inside.narrow(axis, 0, n - 1)
-        step = error.narrow(axis, 1, n - 1) - error.narrow(axis, 0, n - 1)
-        total = total + (step**2 * pair).sum()
-        count = count + pair.sum()
-    return total / count.clamp(min=1.0)
-
-
 class DisplacementLoss(nn.Module):
-    """``mse * MSE + smooth_l1 * SmoothL1 + myocardium * MSE inside the mask
-    + gradient * MSE of neighbour differences inside the mask``.
+    """``mse * MSE + smooth_l1 * SmoothL1 + myocardium * MSE inside the mask``.
 
     ``forward(pred, target, mask)`` takes ``pred`` and ``target`` as ``[B, 2, T, H, W]`` and
     ``mask`` as ``[B, 1, T, H, W]`` or ``[B, 1, 1, H, W]`` (one mask for every frame), nonzero
     inside the myocardium. The masked term is the summed squared error over masked pixels and both
     channels divided by their count, and 0 when the mask is empty, so a slice without myocardium
-    still trains on the two global terms instead of producing NaN. The gradient term is the
-    squared difference of the error between pixels that are horizontal or vertical neighbours,
-    both inside the mask, averaged over such pairs and both channels.
+    still trains on the two global terms instead of producing NaN.
     """
 
-    def __init__(
-        self,
-        mse: float = 1.0,
-        smooth_l1: float = 1.0,
-        myocardium: float = 1.0,
-        gradient: float = 0.0,
-    ) -> None:
+    def __init__(self, mse: float = 1.0, smooth_l1: float = 1.0, myocardium: float = 1.0) -> None:
         super().__init__()
-        weights = {
-            "mse": mse,
-            "smooth_l1": smooth_l1,
-            "myocardium": myocardium,
-            "gradient": gradient,
-        }
+        weights = {"mse": mse, "smooth_l1": smooth_l1, "myocardium": myocardium}
         negative = [name for name, weight in weights.items() if weight < 0]
         if negative:
             raise ValueError(f"loss weights must be >= 0, got {weights} (negative: {negative})")
         self.mse = mse
         self.smooth_l1 = smooth_l1
         self.myocardium = myocardium
-        self.gradient = gradient
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         squared = (pred - target) ** 2
         inside = (mask != 0).to(squared.dtype).expand_as(squared)
         # clamp: an empty mask gives 0 / 1 = 0 rather than 0 / 0
         masked = (squared * inside).sum() / inside.sum().clamp(min=1.0)
-        total = (
+        return (
             self.mse * squared.mean()
             + self.smooth_l1 * F.smooth_l1_loss(pred, target)
             + self.myocardium * masked
         )
-        if self.gradient:
-            total = total + self.gradient * _masked_difference_mse(pred - target, inside)
-        return total
 
 
 def normalised_mse_accuracy(pred: torch.Tensor, target: torch.Tensor) -> float:

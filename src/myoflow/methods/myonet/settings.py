@@ -25,9 +25,6 @@ class LossWeights:
     mse: float = bounded(1.0, minimum=0)
     smooth_l1: float = bounded(1.0, minimum=0)
     myocardium: float = bounded(10.0, minimum=0)
-    #: Beyond the paper: MSE of the error's neighbour differences inside the myocardium
-    #: (``myoflow.methods.myonet.losses``); 0 = the paper's three terms.
-    gradient: float = bounded(0.0, minimum=0)
 
 
 @dataclass(frozen=True)
