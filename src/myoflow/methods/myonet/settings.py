@@ -15,7 +15,7 @@ from myoflow.settings import bounded
 
 @dataclass(frozen=True)
 class LossWeights:
-    """Weights of the three loss terms of paper 000 (section 2.5) and of one beyond it.
+    """Weights of the three loss terms of paper 000 (section 2.5).
 
     The paper names the terms but not their weights. Weighting the myocardium term 10x was
     measured on the phantom (benchmarks/bench_myonet_accuracy.py, ResMyoNet, 60 epochs): Ecc bias
