@@ -7,7 +7,8 @@ landmark strain of every slice (``myoflow.strain.landmark_strain.slice_strain``)
 20 tagged series, at batch sizes 1 and 20, in frames per second (slices x 20 / seconds), each
 stage's share beside it. Networks at the paper's size (localisation 32-128 filters, RNN-CNN at 128
 pixels with 1024 LSTM units) and at the demo's size, with random weights (speed does not depend
-on them). The fp32 GEMM rate (4096², ``torch.mm``, same threads) is measured in the same run, as
+on them); the localisation network reads the default input, the ED frame and the series' motion
+image (``roi.motion_channel``). The fp32 GEMM rate (4096², ``torch.mm``, same threads) is measured in the same run, as
 the machine's ceiling; the paper reports 260 frames/s on an NVIDIA K40 (about 4.3 TFLOP/s fp32).
 
 Usage: ``python benchmarks/bench_tagstrain_speed.py [--threads 2] [--repeats 3] [--device cpu]``
@@ -68,7 +69,7 @@ def _time(pipeline: Pipeline, records: list[SliceRecord], repeats: int) -> dict[
     pipeline.run(records[:1])  # warm-up
     for _ in range(repeats):
         t0 = time.perf_counter()
-        boxes = pipeline.boxes(series)
+        boxes = pipeline.boxes(records)
         t1 = time.perf_counter()
         marks = pipeline.landmarks(series, boxes, spacing)
         t2 = time.perf_counter()
@@ -92,7 +93,7 @@ def main() -> None:
     dev = torch.device(args.device)
     rows = []
     for name, ((filters, dense), (crop, width, units)) in SIZES.items():
-        roi = RoiCNN(SIZE, filters, dense).to(dev).eval()
+        roi = RoiCNN(SIZE, filters, dense, in_channels=2).to(dev).eval()
         tracker = RNNCNN(crop, FRAMES, width, units, units).to(dev).eval()
         pipeline = Pipeline(roi, tracker, crop, dev)
         for batch in (1, 20):

@@ -1,5 +1,5 @@
-"""Training samples of paper 003 from ``fov`` shards: the ED frame and its box, the cropped series
-and its landmarks.
+"""Training samples of paper 003 from ``fov`` shards: the ED frame (with, beyond the paper, the
+series' motion image) and its box, the cropped series and its landmarks.
 
 Why lazy datasets: as for MyoNet, a cohort may not fit in memory, so each dataset keeps
 ``(shard, key)`` pairs (``myoflow.samples.SampleRef``) and reads one record per sample.
@@ -38,6 +38,7 @@ from myoflow.methods.tagstrain.inputs import reference_record
 from myoflow.methods.tagstrain.slices import (
     acquired_frames,
     landmarks_px,
+    motion_image,
     tagged_series,
     target_box,
 )
@@ -85,7 +86,8 @@ class _Slices(Dataset):
 
 
 class RoiDataset(_Slices):
-    """``(ED frame [1, S, S], box corners [4] / S)`` float32 tensors per slice."""
+    """``(input [C, S, S], box corners [4] / S)`` float32 tensors per slice: the ED frame, and
+    with ``motion_channel`` the series' ``motion_image``."""
 
     def __init__(
         self,
@@ -95,14 +97,22 @@ class RoiDataset(_Slices):
         seed: int = 0,
         augment_dihedral: bool = False,
         own_mask: bool = True,
+        motion_channel: bool = False,
     ) -> None:
         super().__init__(refs, enlargement, seed, own_mask)
         self.augment_shift = augment_shift
         self.augment_dihedral = augment_dihedral
-        # the targets once: an epoch then reads each slice's ED frame alone (one chunk of the
-        # record, a twentieth of its tagged series)
-        records = (self.record(index) for index in range(len(self.refs)))
-        self.targets = [(target_box(r, enlargement), r.image_shape[1]) for r in records]
+        self.motion_channel = motion_channel
+        # the targets (and motion images) once, from one read of each record: an epoch then
+        # reads each slice's ED frame alone (one chunk of the record, a twentieth of its tagged
+        # series). The motion images stay in memory as float16: 128 KiB a 256 x 256 slice.
+        self.targets: list[tuple[Box, int]] = []
+        self.motion: list[np.ndarray] = []
+        for index in range(len(self.refs)):
+            rec = self.record(index)
+            self.targets.append((target_box(rec, enlargement), rec.image_shape[1]))
+            if motion_channel:
+                self.motion.append(motion_image(rec).astype(np.float16))
 
     def mean_corners(self) -> np.ndarray:
         """The mean target box ``[4]`` over the samples, in the targets' unit (fractions of the
@@ -114,20 +124,23 @@ class RoiDataset(_Slices):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         ref = self.refs[index]
-        image = read_frame(ref.shard, ref.key, "tagged", 0).astype(np.float32)
+        images = [read_frame(ref.shard, ref.key, "tagged", 0).astype(np.float32)]
+        if self.motion_channel:
+            images.append(self.motion[index].astype(np.float32))
         box, size = self.targets[index]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         if self.augment_dihedral:
             turns, mirror = int(rng.integers(4)), bool(rng.integers(2))
-            image, box = dihedral_image(image, turns, mirror), box.dihedral(turns, mirror, size)
+            images = [dihedral_image(image, turns, mirror) for image in images]
+            box = box.dihedral(turns, mirror, size)
         if self.augment_shift > 0:
             reach = int(self.augment_shift * size)
             dy, dx = (int(v) for v in rng.integers(-reach, reach + 1, size=2))
-            image = _shift_image(image, dy, dx)
-            box = Box(box.x1 + dx, box.y1 + dy, box.x2 + dx, box.y2 + dy).clipped(image.shape)
+            images = [_shift_image(image, dy, dx) for image in images]
+            box = Box(box.x1 + dx, box.y1 + dy, box.x2 + dx, box.y2 + dy).clipped(images[0].shape)
         corners = box.corners / size
         return (
-            torch.from_numpy(np.ascontiguousarray(image[None])),
+            torch.from_numpy(np.ascontiguousarray(np.stack(images))),
             torch.from_numpy(corners.astype(np.float32)),
         )
 

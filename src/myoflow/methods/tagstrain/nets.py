@@ -51,7 +51,8 @@ def start_output_at(layer: nn.Module, values: torch.Tensor, weight_scale: float)
 
 
 class RoiCNN(nn.Module):
-    """ED frame ``[B, 1, S, S]`` -> box corners ``[B, 4]`` (x1, y1, x2, y2), paper 003 Suppl. Fig 1.
+    """ED frame ``[B, 1, S, S]`` -> box corners ``[B, 4]`` (x1, y1, x2, y2), paper 003 Suppl. Fig 1;
+    ``in_channels`` 2 adds the series' motion image (``slices.motion_image``, beyond the paper).
 
     Five blocks of 3 x 3 valid conv + batch norm + ReLU + 3 x 3 max pool with stride 2, then
     dense ``dense`` + ReLU + dropout and a linear output of 4. The published code pools with
@@ -86,6 +87,7 @@ class RoiCNN(nn.Module):
             size = _checked(conv_output_size(size, 3, 2, pool_padding), f"pool {i + 1}", image_size)
             channels = f
         self.image_size = image_size
+        self.in_channels = in_channels
         self.features = nn.Sequential(*layers)
         self.flat_features = channels * size * size
         self.head = nn.Sequential(

@@ -1,5 +1,5 @@
 """What paper 003 reads off a record, torch-free: its landmarks in pixels, the localisation
-target, the tagged series and which frames were acquired.
+target and input, the tagged series and which frames were acquired.
 
 Shared by the training data (``data``), the checks (``inputs``), the evaluation and the report,
 which run in the CPU environment without torch.
@@ -48,3 +48,30 @@ def acquired_frames(rec: SliceRecord) -> np.ndarray:
     if flags is None:
         return np.ones(rec.n_frames, bool)
     return np.asarray(flags).astype(bool)
+
+
+def motion_image(rec: SliceRecord) -> np.ndarray:
+    """``[S, S]`` float32: the standard deviation over the acquired frames of the tagged series,
+    divided by its maximum (zeros for a series that does not change).
+
+    Beyond the paper, the localisation network's second input channel. The ED frame alone shows
+    the heart through a tag grid that also covers the chest wall and the liver; over the cycle the
+    myocardium's tags move and the blood's wash out, while still tissue only fades, so this image
+    is bright where the heart is. Padded frames (empty, not acquired) are left out: they would
+    light up every tissue alike. Rounded to half precision, in which training keeps a cohort's
+    images in memory, so training and prediction see the same values."""
+    series = tagged_series(rec)[acquired_frames(rec)].astype(np.float64)
+    if not len(series):
+        return np.zeros(rec.image_shape, np.float32)
+    spread = series.std(axis=0)
+    # rounding leaves a still series a spread of ~1e-17 of its intensity: that is no motion
+    if float(spread.max()) <= 1e-6 * float(np.abs(series).max()):
+        return np.zeros(spread.shape, np.float32)
+    return (spread / spread.max()).astype(np.float16).astype(np.float32)
+
+
+def roi_input(rec: SliceRecord, motion: bool) -> np.ndarray:
+    """The localisation network's input ``[C, S, S]``: the ED frame, and with ``motion`` the
+    ``motion_image`` as a second channel."""
+    ed = tagged_series(rec)[0]
+    return np.stack([ed, motion_image(rec)]) if motion else ed[None]

@@ -27,7 +27,7 @@ from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, CROP_EXTRA
 from myoflow.methods.tagstrain.inputs import problem, usable
 from myoflow.methods.tagstrain.nets import RNNCNN, RoiCNN
 from myoflow.methods.tagstrain.settings import ROI, TRACKER
-from myoflow.methods.tagstrain.slices import USED, landmarks_px, tagged_series
+from myoflow.methods.tagstrain.slices import USED, landmarks_px, roi_input, tagged_series
 from myoflow.methods.tagstrain.trainer import (
     RoiTrainer,
     TrackerTrainer,
@@ -56,12 +56,16 @@ def _shape(shards: Sequence[PathLike], refs: Sequence[Any]) -> tuple[int, int]:
 def roi_net(settings: Mapping[str, Any], image_size: int) -> tuple[RoiCNN, dict[str, Any]]:
     """The localisation CNN of the settings and the signature its checkpoints carry."""
     roi = settings["roi"]
-    net = RoiCNN(image_size, tuple(roi["filters"]), roi["dense"], roi["dropout"])
+    channels = 2 if roi["motion_channel"] else 1
+    net = RoiCNN(
+        image_size, tuple(roi["filters"]), roi["dense"], roi["dropout"], in_channels=channels
+    )
     signature = {
         "net": ROI,
         "image_size": image_size,
         "filters": list(roi["filters"]),
         "dense": roi["dense"],
+        "in_channels": channels,
     }
     return net, signature
 
@@ -117,13 +121,19 @@ def train_stage(
             seed,
             roi["augment_dihedral"],
             own_mask=own_mask,
+            motion_channel=roi["motion_channel"],
         )
         net.start_at(torch.from_numpy(train.mean_corners()).float())
         RoiTrainer(
             net,
             signature,
             train,
-            RoiDataset(val_refs, roi["enlargement"], own_mask=own_mask),
+            RoiDataset(
+                val_refs,
+                roi["enlargement"],
+                own_mask=own_mask,
+                motion_channel=roi["motion_channel"],
+            ),
             roi_config(roi, seed),
             out_dir,
             dev,
@@ -207,11 +217,12 @@ class Pipeline:
         self.refine, self.enlargement = refine, enlargement
 
     @torch.no_grad()
-    def boxes(self, series: Sequence[np.ndarray]) -> list[Box]:
-        """The predicted ED box of each series ``[T, S, S]``, inside its image."""
-        ed = np.stack([s[0] for s in series])[:, None]
-        corners = self.roi(torch.from_numpy(ed).to(self.dev)).cpu().numpy().astype(np.float64)
-        size = ed.shape[-1]
+    def boxes(self, records: Sequence[SliceRecord]) -> list[Box]:
+        """The predicted ED box of each record's tagged series, inside its image."""
+        motion = self.roi.in_channels == 2
+        x = np.stack([roi_input(rec, motion) for rec in records])
+        corners = self.roi(torch.from_numpy(x).to(self.dev)).cpu().numpy().astype(np.float64)
+        size = x.shape[-1]
         return [usable_box(c, size) for c in corners * size]
 
     @torch.no_grad()
@@ -237,7 +248,7 @@ class Pipeline:
         with a tracker, the landmarks and the box of the crop they were tracked in
         (``crop_box``: the same box, or the last refined one); no image is copied."""
         series = [tagged_series(rec) for rec in batch]
-        boxes = self.boxes(series)
+        boxes = self.boxes(batch)
         extras = [{BOX_EXTRA: box.corners} for box in boxes]
         marks: list[np.ndarray | None] = [None] * len(batch)
         if self.tracker is not None:

@@ -127,6 +127,7 @@ class RoiTrainer(_OneNetwork):
             "enlargement": train.enlargement,
             "augment_shift": train.augment_shift,
             "augment_dihedral": train.augment_dihedral,
+            "motion_channel": train.motion_channel,
             "samples": _samples_key(*self.datasets),
         }
 

@@ -13,12 +13,12 @@ import pytest
 from myoflow.io.shards import read_shard, write_shard
 from myoflow.io.tables import read_tsv
 from myoflow.methods.tagstrain.boxes import box_of_points
-from myoflow.methods.tagstrain.data import RoiDataset, TrackerDataset
+from myoflow.methods.tagstrain.data import RoiDataset, TrackerDataset, _shift_image
 from myoflow.methods.tagstrain.evaluate import BOX_EXTRA, UNSCORED, evaluate_stage
 from myoflow.methods.tagstrain.inputs import usable
 from myoflow.methods.tagstrain.method import METHOD
 from myoflow.methods.tagstrain.settings import ROI, TRACKER
-from myoflow.methods.tagstrain.slices import target_box
+from myoflow.methods.tagstrain.slices import motion_image, target_box
 from myoflow.methods.tagstrain.stages import predict_stage, train_stage, usable_box
 from myoflow.metrics.landmarks import frame_errors
 from myoflow.phantom.cohort import generate, plan
@@ -93,6 +93,26 @@ def test_both_networks_train_with_their_papers_metrics(trained: Path) -> None:
     assert roi["val_iou"].between(0, 1).all()
     # the tracker's rmse is the square root of its position term
     assert np.allclose(tracker["val_rmse_px"] ** 2, tracker["val_position"], rtol=1e-5)
+
+
+def test_the_motion_channel_is_shifted_with_the_ed_frame(cohort: tuple[Path, Path]) -> None:
+    """A shifted training sample moves both input channels, and its box, by one offset."""
+    shard, splits = cohort
+    refs = usable(select([shard], read_tsv(splits), ["train"]), need_landmarks=True)
+    still = RoiDataset(refs, 0.6, motion_channel=True)
+    moved = RoiDataset(refs, 0.6, augment_shift=0.2, motion_channel=True)
+    (x0, _), (x, _) = still[0], moved[0]
+    assert x.shape == (2, 128, 128)
+    np.testing.assert_array_equal(x0[1].numpy(), motion_image(still.record(0)))
+    reach = int(0.2 * 128)
+    offsets = [
+        (dy, dx)
+        for dy in range(-reach, reach + 1)
+        for dx in range(-reach, reach + 1)
+        if np.array_equal(_shift_image(x0[0].numpy(), dy, dx), x[0].numpy())
+    ]
+    assert len(offsets) == 1 and offsets != [(0, 0)]
+    np.testing.assert_array_equal(_shift_image(x0[1].numpy(), *offsets[0]), x[1].numpy())
 
 
 def test_the_prediction_needs_the_tagged_series_alone(
