@@ -1,5 +1,5 @@
-"""Mirror images and circular shifts of a cine and of a displacement field, for training's
-augmentation and for test-time flips and shifts (``myoflow.methods.myonet.stages.predict_stage``).
+"""Mirror images of a cine and of a displacement field, for training's augmentation and for
+test-time flips (``myoflow.methods.myonet.stages.predict_stage``).
 
 Torch-free, so the prediction stage's helpers import it without the network stack. Mirroring
 the columns maps a material point at x to W-1-x, so its x displacement changes sign (and
@@ -29,15 +29,3 @@ def flip_field(displacement: np.ndarray, flip_x: bool, flip_y: bool) -> np.ndarr
     if flip_y:
         u[:, 1] *= -1.0
     return u
-
-
-def shift_image(image: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
-    """An image or field ``[..., H, W]`` moved circularly by ``(rows, columns)`` pixels.
-
-    A displacement moved with its image keeps its values: it is Lagrangian, each pixel carrying
-    its material point's motion, and a translation of the grid changes no point's motion. The
-    wrap-around brings the crop's opposite border in, which is background in a cine cropped
-    around the heart."""
-    if shift == (0, 0):
-        return image
-    return np.roll(image, shift, axis=(-2, -1))

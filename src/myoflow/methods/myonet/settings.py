@@ -52,9 +52,6 @@ class MyoNetSettings:
     #: Beyond the paper: average the predictions of the cine and its three mirror images
     #: (``myoflow.methods.myonet.stages.predict_stage``); False = the paper's single pass.
     test_time_flips: bool = True
-    #: Beyond the paper: offsets in pixels; every flip is also predicted on the cine moved
-    #: circularly by each pair of them (rows x columns) and moved back; (0,) = none.
-    test_time_shifts: tuple[int, ...] = (0,)
     #: Group the others are compared with (Welch tests); None = the first cohort's first group.
     reference_group: str | None = None
     #: D of the output scaling; None = the largest of the cohorts' preprocessing values.

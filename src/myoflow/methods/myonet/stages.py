@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from myoflow.io.shards import read_shard, write_shard
-from myoflow.methods.myonet.flips import flip_cine, flip_field, shift_image
+from myoflow.methods.myonet.flips import flip_cine, flip_field
 from myoflow.samples import evaluated_splits, read_splits, split_of
 
 log = logging.getLogger("myoflow.stages")
@@ -125,12 +125,6 @@ def predict_stage(
     +0.012, because noise in the predicted gradients reads as less shortening in Green strain;
     the averaged field also shows the wall thickening the network under-reads (Err bias -0.004
     -> -0.110), which that noise had hidden.
-
-    ``test_time_shifts`` (offsets in pixels, default ``(0,)``: none) adds, for every flip, the
-    cine moved circularly by each pair of offsets along rows and columns; each prediction is
-    moved back before the average. A U-net's pooling makes its output depend on where the image
-    falls on the coarsest grid (16 pixels at five levels), so its pixel noise differs between
-    such shifts while the displacement, a Lagrangian field on the moved pixel grid, does not.
     """
     import torch
 
@@ -151,10 +145,7 @@ def predict_stage(
     lookup = split_of(read_splits([splits]))
     wanted = set(evaluated_splits(experiment))
     d = signature["max_displacement_mm"]
-    settings = experiment["settings"]
-    flips = FLIPS if settings["test_time_flips"] else FLIPS[:1]
-    offsets = tuple(int(o) for o in settings.get("test_time_shifts", (0,)))
-    shifts = [(dy, dx) for dy in offsets for dx in offsets]
+    flips = FLIPS if experiment["settings"]["test_time_flips"] else FLIPS[:1]
 
     def predicted() -> Any:
         for rec in read_shard(shard):
@@ -162,16 +153,13 @@ def predict_stage(
                 continue
             if rec.cine is None:
                 raise rec.error("prediction needs a cine series")
-            poses = [(flip, shift) for flip in flips for shift in shifts]
-            views = np.stack(
-                [shift_image(flip_cine(rec.cine, *flip), shift) for flip, shift in poses]
-            )[:, None]
+            views = np.stack([flip_cine(rec.cine, fx, fy) for fx, fy in flips])[:, None]
             x = torch.from_numpy(np.ascontiguousarray(views, dtype=np.float32))
             with torch.inference_mode():
                 v = model(x.to(dev)).float().cpu().numpy()  # [views, 2, T, H, W]
             fields = [
-                flip_field(shift_image(to_mm(np.moveaxis(view, 0, 1), d), (-dy, -dx)), *flip)
-                for view, (flip, (dy, dx)) in zip(v, poses, strict=True)
+                flip_field(to_mm(np.moveaxis(view, 0, 1), d), fx, fy)
+                for view, (fx, fy) in zip(v, flips, strict=True)
             ]
             u = np.mean(fields, axis=0).astype(np.float32)
             yield rec.replace(cine=None, tagged=None, landmarks=None, displacement=u)

@@ -40,9 +40,7 @@ def _network_value(u_mm: np.ndarray | torch.Tensor, d: float) -> Any:
     return (32.0 + (u_mm + d) * (255.0 - 32.0) / (2.0 * d)) / 255.0
 
 
-def _experiment(
-    test_time_flips: bool = False, test_time_shifts: tuple[int, ...] = (0,)
-) -> dict[str, Any]:
+def _experiment(test_time_flips: bool = False) -> dict[str, Any]:
     return {
         "name": "predict",
         "settings": {
@@ -50,7 +48,6 @@ def _experiment(
             "max_displacement_mm": D_MM,
             "evaluate_split": "test",
             "test_time_flips": test_time_flips,
-            "test_time_shifts": test_time_shifts,
         },
     }
 
@@ -78,14 +75,10 @@ def _save_checkpoint(state_dict: dict[str, torch.Tensor], path: Path) -> Path:
 
 
 def _predict(
-    cohort: tuple[Path, Path],
-    weights: Path,
-    out: Path,
-    test_time_flips: bool = False,
-    test_time_shifts: tuple[int, ...] = (0,),
+    cohort: tuple[Path, Path], weights: Path, out: Path, test_time_flips: bool = False
 ) -> dict[str, np.ndarray]:
     shard, splits = cohort
-    experiment = _experiment(test_time_flips, test_time_shifts)
+    experiment = _experiment(test_time_flips)
     predict_stage(experiment, "myonet", weights, shard, splits, out, device="cpu")
     return read_displacements(out)
 
@@ -176,31 +169,5 @@ def test_test_time_flips_keep_the_part_of_the_field_that_mirrors_with_the_image(
         rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
         expected_x = np.broadcast_to(X_PER_COLUMN * (cols - (w - 1) / 2), (t, h, w))
         expected_y = np.broadcast_to(Y_PER_ROW * (rows - (h - 1) / 2), (t, h, w))
-        np.testing.assert_allclose(u[:, 0], expected_x, rtol=0, atol=ATOL_MM, err_msg=key)
-        np.testing.assert_allclose(u[:, 1], expected_y, rtol=0, atol=ATOL_MM, err_msg=key)
-
-
-def test_test_time_shifts_are_moved_back_onto_the_pixels_they_came_from(
-    cohort: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``KnownField``'s intensity and frame terms move with the image, so a shifted prediction
-    moved back keeps them exactly; its column and row terms stay with the grid, so moved back
-    they read the pixel the view put there, ``(c + dx) mod W`` (wrapped). Averaged over the
-    offsets 0 and 3 on both axes, every pixel must hold the mean of those: a view moved back the
-    wrong way would read ``(c - dx) mod W``, one not moved back the intensity term off by 3."""
-    monkeypatch.setattr(myoflow.core.nets, "build_net", lambda *args, **kwargs: KnownField())
-    weights = _save_checkpoint({}, tmp_path / "best.pt")
-    offsets = (0, 3)
-    predicted = _predict(cohort, weights, tmp_path / "pred.h5", test_time_shifts=offsets)
-    shard, _ = cohort
-    cines = {rec.key: rec.cine for rec in read_shard(shard)}
-    assert set(predicted) == _test_keys(cohort)
-    for key, u in predicted.items():
-        t, _, h, w = u.shape
-        frames, rows, cols = np.meshgrid(np.arange(t), np.arange(h), np.arange(w), indexing="ij")
-        column = np.mean([(cols + o) % w for o in offsets], axis=0)
-        row = np.mean([(rows + o) % h for o in offsets], axis=0)
-        expected_x = X_PER_COLUMN * (column - (w - 1) / 2) + X_PER_FRAME * frames
-        expected_y = Y_PER_ROW * (row - (h - 1) / 2) + Y_PER_INTENSITY * cines[key]
         np.testing.assert_allclose(u[:, 0], expected_x, rtol=0, atol=ATOL_MM, err_msg=key)
         np.testing.assert_allclose(u[:, 1], expected_y, rtol=0, atol=ATOL_MM, err_msg=key)
