@@ -20,13 +20,15 @@ Aims (issue: paper 003 end to end): mean IoU >= 0.9, ES landmark RMSE <= 1.5 px,
 <= 0.01 with precision <= 0.03, every group's CI overlapping the truth's.
 
 Usage: ``python benchmarks/bench_tagstrain_accuracy.py [--subjects 40] [--roi-epochs 150]
-[--tracker-epochs 120] [--roi-decay 60 15] [--tracker-decay-every 20] [--box-jitter 0.1]
+[--tracker-epochs 120] [--roi-decay 60 15] [--tracker-decay-every 20] [--box-jitter 0.05]
 [--strain-weight 20] [--refine 1] [--crop 64] [--width 0.5] [--units 256] [--cores 2]
 [--workdir DIR]``. The defaults are this benchmark's (docs/tagstrain.md): a small cohort gives a
 few steps per epoch, so the learning rates decay later than the paper's, the tracker crops once
 more on its own ED landmarks (``tracker.refine``), and its loss weighs the strain terms four
 times the paper's (w = 20: ES mid-level εC bias +0.015 against +0.025 at w = 5 on the same
-slices).
+slices). The tracker's training boxes are jittered by 5 % (the setting's default): with the
+localisation network's motion channel its boxes are close enough that 10 % only made the
+training harder (ES mid-level εC bias +0.020 -> +0.011, ES landmark RMSE 1.38 -> 1.18 px).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def _args() -> argparse.Namespace:
         "--tracker-decay-every", type=int, default=20, help="learning rate / sqrt 2 (paper 10)"
     )
     parser.add_argument(
-        "--box-jitter", type=float, default=0.1, help="tracker training box jitter (fraction)"
+        "--box-jitter", type=float, default=0.05, help="tracker training box jitter (fraction)"
     )
     parser.add_argument(
         "--strain-weight",
