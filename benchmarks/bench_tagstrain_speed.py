@@ -8,8 +8,9 @@ landmark strain of every slice (``myoflow.strain.landmark_strain.slice_strain``)
 stage's share beside it. Networks at the paper's size (localisation 32-128 filters, RNN-CNN at 128
 pixels with 1024 LSTM units) and at the demo's size, with random weights (speed does not depend
 on them); the localisation network reads the default input, the ED frame and the series' motion
-image (``roi.motion_channel``). The fp32 GEMM rate (4096², ``torch.mm``, same threads) is measured in the same run, as
-the machine's ceiling; the paper reports 260 frames/s on an NVIDIA K40 (about 4.3 TFLOP/s fp32).
+image (``roi.motion_channel``). The fp32 GEMM rate (4096², ``torch.mm``, same threads) is
+measured in the same run, as the machine's ceiling; the paper reports 260 frames/s on an NVIDIA
+K40 (about 4.3 TFLOP/s fp32).
 
 Usage: ``python benchmarks/bench_tagstrain_speed.py [--threads 2] [--repeats 3] [--device cpu]``
 """

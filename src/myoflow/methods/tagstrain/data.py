@@ -15,9 +15,8 @@ samples of an uninterrupted one): the localisation input is shifted by whole pix
 it, so the network must find the heart rather than learn where the phantom puts it, and, for a
 cohort pooled from sites that orient their images differently (``augment_dihedral``, off by
 default), mirrored and turned by quarter turns (the eight orientations a square image keeps; its
-box follows exactly); the tracker's
-box is moved and scaled by a few per cent, since at inference it gets the localisation network's
-box, not the target.
+box follows exactly); the tracker's box is moved and scaled by a few per cent, since at inference
+it gets the localisation network's box, not the target.
 
 Padded frames. The ``fov`` profile appends empty frames to a short series and marks the acquired
 ones in the extra ``frame_acquired``; the tracker's samples carry it as a validity mask so the loss
