@@ -59,10 +59,9 @@ def motion_image(rec: SliceRecord) -> np.ndarray:
     myocardium's tags move and the blood's wash out, while still tissue only fades, so this image
     is bright where the heart is. Padded frames (empty, not acquired) are left out: they would
     light up every tissue alike. Rounded to half precision, in which training keeps a cohort's
-    images in memory, so training and prediction see the same values."""
+    images in memory, so training and prediction see the same values. Both reach it only with
+    records ``inputs.problem`` passed, which have at least two acquired frames."""
     series = tagged_series(rec)[acquired_frames(rec)].astype(np.float64)
-    if not len(series):
-        return np.zeros(rec.image_shape, np.float32)
     spread = series.std(axis=0)
     # rounding leaves a still series a spread of ~1e-17 of its intensity: that is no motion
     if float(spread.max()) <= 1e-6 * float(np.abs(series).max()):
