@@ -61,6 +61,9 @@ def _args() -> argparse.Namespace:
     )
     parser.add_argument("--myocardium-weight", type=float, default=10.0, help="loss weight")
     parser.add_argument(
+        "--shift-px", type=int, default=0, help="training shifts (augment_shift_px)"
+    )
+    parser.add_argument(
         "--reference",
         choices=["truth", "harp", "sinmod"],
         default="truth",
@@ -108,6 +111,7 @@ def _experiment(args: argparse.Namespace, cohort: str) -> dict:
             "batch_size": 4,
             "max_displacement_mm": args.max_displacement,
             "loss": {"myocardium": args.myocardium_weight},
+            "augment_shift_px": args.shift_px,
         },
     }
 
@@ -131,7 +135,7 @@ def config(args: argparse.Namespace) -> dict:
     }
 
 
-def summarise(work: Path, experiment: str = "accuracy") -> pd.DataFrame:
+def summarise(work: Path, experiment: str = "accuracy", cohort: str = "rats") -> pd.DataFrame:
     tables = work / "results" / "experiments" / experiment / "tables"
     t2 = pd.read_csv(
         tables / "table2_agreement.tsv", sep="\t", keep_default_na=False, na_values=[""]
@@ -146,9 +150,11 @@ def summarise(work: Path, experiment: str = "accuracy") -> pd.DataFrame:
     def value(method: str, metric: str, strain: str = "") -> float:
         return float(values.get((method, metric, strain), float("nan")))
 
+    results = work / "results"
     rows = []
     for method in dict.fromkeys(t2["method"]):
         epoch_s = timing.loc[timing["net"] == method, "median_epoch_seconds"]
+        predicted = results / "experiments" / experiment / "predictions" / method / cohort
         rows.append(
             {
                 "method": method,
@@ -158,6 +164,14 @@ def summarise(work: Path, experiment: str = "accuracy") -> pd.DataFrame:
                 "err_icc_a1": value(method, "icc_a1", "err_green_es"),
                 "ecc_bias": value(method, "ba_bias", "ecc_green_es"),
                 "err_bias": value(method, "ba_bias", "err_green_es"),
+                "inward_ratio": (
+                    inward_ratio(
+                        predicted / "shard-000.h5",
+                        results / cohort / "preprocessed" / "crop" / "shard-000.h5",
+                    )
+                    if predicted.is_dir()
+                    else float("nan")
+                ),
                 "epoch_s": float(epoch_s.iloc[0]) if len(epoch_s) else float("nan"),
             }
         )
@@ -176,6 +190,17 @@ def _inward_mm(displacement: np.ndarray, rec: SliceRecord) -> float:
     radial /= np.maximum(np.hypot(*radial), 1e-9)
     u = displacement[rec.es_frame][:, rows, cols]
     return float(-(u * radial).sum(axis=0).mean())
+
+
+def inward_ratio(predictions: Path, shard: Path) -> float:
+    """The predicted mean ES inward displacement over the truth's, on the predicted slices."""
+    from myoflow.io.shards import read_displacements, read_shard
+
+    truth = {r.key: r for r in read_shard(shard)}
+    disp = read_displacements(predictions)
+    predicted = [_inward_mm(d, truth[k]) for k, d in disp.items()]
+    true = [_inward_mm(truth[k].displacement, truth[k]) for k in disp]
+    return float(np.mean(predicted) / np.mean(true))
 
 
 def cross_domain(work: Path, args: argparse.Namespace) -> pd.DataFrame:
@@ -235,7 +260,6 @@ def cross_domain(work: Path, args: argparse.Namespace) -> pd.DataFrame:
             truth = {r.key: r for r in read_shard(shard)}
             for net, pred in zip(args.nets, predictions, strict=True):
                 disp = read_displacements(pred)
-                inward_pred = [_inward_mm(d, truth[k]) for k, d in disp.items()]
                 inward_true = [_inward_mm(truth[k].displacement, truth[k]) for k in disp]
                 ecc = summary[summary["segment"] == 0].pivot_table(
                     index=["subject", "slice_id"], columns="method", values="ecc_green_es"
@@ -253,7 +277,7 @@ def cross_domain(work: Path, args: argparse.Namespace) -> pd.DataFrame:
                         "epe_mm": float(m["epe_mm"].mean()),
                         "ecc_bias": float((ecc[net] - ecc[truth_col]).mean()),
                         "ecc_truth": float(ecc[truth_col].mean()),
-                        "inward_ratio": float(np.mean(inward_pred) / np.mean(inward_true)),
+                        "inward_ratio": inward_ratio(pred, shard),
                         "inward_truth_mm": float(np.mean(inward_true)),
                     }
                 )
@@ -299,7 +323,8 @@ def main() -> None:
     )
     show = {"float_format": lambda v: f"{v:.4f}", "index": False}
     for exp in DOMAINS if args.cross_domain else ["accuracy"]:
-        print(f"\n{exp}:\n" + summarise(work, exp).to_string(**show))
+        cohort = DOMAINS[exp] if args.cross_domain else "rats"
+        print(f"\n{exp}:\n" + summarise(work, exp, cohort).to_string(**show))
     if args.cross_domain:
         print("\ndomain gap (every network on both presets' test slices, against the truth):")
         print(cross_domain(work, args).to_string(**show))

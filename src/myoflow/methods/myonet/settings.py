@@ -42,6 +42,9 @@ class MyoNetSettings:
     loss: LossWeights = field(default_factory=LossWeights)
     #: Random flips of training samples (a flip negates that displacement component).
     augment_flips: bool = True
+    #: Beyond the paper: each training sample moved by up to this many pixels in each direction
+    #: (``myoflow.methods.myonet.data.shift``), against learning where in the crop the heart is.
+    augment_shift_px: int = bounded(0, minimum=0)
     #: The target keeps the reference displacement this many pixels beyond the ED myocardium
     #: (``myoflow.methods.myonet.data``); 0 = the paper's mask exactly.
     target_margin_px: int = bounded(2, minimum=0)

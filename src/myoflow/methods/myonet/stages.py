@@ -90,6 +90,7 @@ def train_stage(
         augment=bool(s["augment_flips"]),
         seed=int(s["seed"]),
         margin_px=int(s["target_margin_px"]),
+        shift_px=int(s["augment_shift_px"]),
     )
     train(
         model,

@@ -130,6 +130,7 @@ class MyoNetTrainer(Trainer):
             "loss": dict(self.settings.loss),
             "augment": self.datasets[0].augment,
             "margin_px": self.datasets[0].margin_px,
+            "shift_px": self.datasets[0].shift_px,
             "samples": hashlib.sha256("\n".join(samples).encode()).hexdigest(),
         }
 
