@@ -63,6 +63,9 @@ def _args() -> argparse.Namespace:
     parser.add_argument(
         "--shift-px", type=int, default=0, help="training shifts (augment_shift_px)"
     )
+    parser.add_argument("--decay-start", type=int, help="step decay of the rate from this epoch")
+    parser.add_argument("--decay-every", type=int, default=5)
+    parser.add_argument("--decay-gamma", type=float, default=0.5)
     parser.add_argument(
         "--reference",
         choices=["truth", "harp", "sinmod"],
@@ -112,6 +115,9 @@ def _experiment(args: argparse.Namespace, cohort: str) -> dict:
             "max_displacement_mm": args.max_displacement,
             "loss": {"myocardium": args.myocardium_weight},
             "augment_shift_px": args.shift_px,
+            "decay_start": args.decay_start,
+            "decay_every": args.decay_every,
+            "decay_gamma": args.decay_gamma,
         },
     }
 

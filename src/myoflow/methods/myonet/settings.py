@@ -39,6 +39,11 @@ class MyoNetSettings:
     batch_size: int = bounded(4, minimum=1)
     lr: float = bounded(1e-3, exclusive_minimum=0)
     optimizer: Literal["rmsprop", "adam"] = "rmsprop"
+    #: Beyond the paper (which keeps the rate constant): from this epoch on the rate is
+    #: multiplied by ``decay_gamma`` every ``decay_every`` epochs; None = constant.
+    decay_start: int | None = bounded(None, minimum=0)
+    decay_every: int = bounded(5, minimum=1)
+    decay_gamma: float = bounded(0.5, exclusive_minimum=0, maximum=1)
     loss: LossWeights = field(default_factory=LossWeights)
     #: Random flips of training samples (a flip negates that displacement component).
     augment_flips: bool = True

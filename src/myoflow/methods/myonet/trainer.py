@@ -23,7 +23,7 @@ from torch import nn
 
 from myoflow.core.nets import count_parameters
 from myoflow.core.train.device import device_name, to_input
-from myoflow.core.train.optim import OptimizerSpec
+from myoflow.core.train.optim import OptimizerSpec, SchedulerSpec
 from myoflow.core.train.spec import TrainConfig
 from myoflow.core.train.trainer import Trainer, Value
 from myoflow.methods.myonet.data import DisplacementDataset
@@ -48,6 +48,9 @@ class TrainSettings:
     batch_size: int = _DEFAULTS.batch_size
     lr: float = _DEFAULTS.lr
     optimizer: str = _DEFAULTS.optimizer
+    decay_start: int | None = _DEFAULTS.decay_start
+    decay_every: int = _DEFAULTS.decay_every
+    decay_gamma: float = _DEFAULTS.decay_gamma
     loss: dict[str, float] = field(default_factory=lambda: plain(_DEFAULTS.loss))
     seed: int = _DEFAULTS.seed
     compile: str | bool = _DEFAULTS.compile
@@ -60,12 +63,21 @@ class TrainSettings:
         return cls(**{k: v for k, v in settings.items() if k in names})
 
     def config(self) -> TrainConfig:
-        """These settings in the core's terms: the paper's constant learning rate, no mixed
-        precision (the paper trains in float32)."""
+        """These settings in the core's terms: the paper's constant learning rate unless
+        ``decay_start`` is set (then a step decay), no mixed precision (the paper trains in
+        float32)."""
+        scheduler = (
+            SchedulerSpec()
+            if self.decay_start is None
+            else SchedulerSpec(
+                "step", gamma=self.decay_gamma, every=self.decay_every, start=self.decay_start
+            )
+        )
         return TrainConfig(
             epochs=self.epochs,
             batch_size=self.batch_size,
             optimizer=OptimizerSpec(self.optimizer, self.lr),
+            scheduler=scheduler,
             seed=self.seed,
             compile=self.compile,
             channels_last=self.channels_last,

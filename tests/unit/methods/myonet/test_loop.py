@@ -231,6 +231,23 @@ def test_training_fits_a_handful_of_samples(tiny_cohort: tuple[Path, Path], tmp_
     assert 1 - history["train_accuracy"].iloc[-1] < (1 - initial_accuracy) / 2
 
 
+def test_decay_settings_step_the_learning_rate(
+    tiny_cohort: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """``decay_start`` / ``decay_every`` / ``decay_gamma`` from an experiment's settings reach
+    the optimiser: the rate stays for ``decay_start`` epochs, then falls by ``decay_gamma`` every
+    ``decay_every`` epochs; without ``decay_start`` it is the paper's constant rate."""
+    options = {"epochs": 5, "batch_size": 4, "optimizer": "adam", "lr": 0.01, "seed": 1}
+    options |= {"compile": False, "channels_last": False, "loss": {"myocardium": 1.0}}
+    decayed = TrainSettings.from_settings(
+        options | {"decay_start": 1, "decay_every": 2, "decay_gamma": 0.5, "nets": ["myonet"]}
+    )
+    history = _run(tmp_path / "decayed", _data(tiny_cohort), decayed)
+    np.testing.assert_allclose(history["lr"], [0.01, 0.01, 0.01, 0.005, 0.005])
+    constant = _run(tmp_path / "constant", _data(tiny_cohort), TrainSettings.from_settings(options))
+    np.testing.assert_allclose(constant["lr"], [0.01] * 5)
+
+
 def test_model_table_and_checkpoint_layout(
     uninterrupted: Path, tiny_cohort: tuple[Path, Path]
 ) -> None:
