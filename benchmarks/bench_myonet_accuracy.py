@@ -23,7 +23,8 @@ bias| <= 0.01 and the inward displacement within 15 %).
 
 Usage: ``python benchmarks/bench_myonet_accuracy.py [--subjects 40] [--epochs 60]
 [--base-width 8] [--size 64] [--max-displacement 2.5] [--reference truth]
-[--realism realistic] [--cross-domain] [--cores 2] [--workdir DIR]``
+[--realism realistic] [--cross-domain] [--seed 0] [--decay-start EPOCHS/2 | --constant-lr]
+[--shift-px 0] [--cores 2] [--workdir DIR]``
 """
 
 from __future__ import annotations
@@ -63,9 +64,13 @@ def _args() -> argparse.Namespace:
     parser.add_argument(
         "--shift-px", type=int, default=0, help="training shifts (augment_shift_px)"
     )
-    parser.add_argument("--decay-start", type=int, help="step decay of the rate from this epoch")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (the cohort's is fixed)")
+    parser.add_argument(
+        "--decay-start", type=int, help="step decay of the rate after this epoch (default: half)"
+    )
     parser.add_argument("--decay-every", type=int, default=5)
-    parser.add_argument("--decay-gamma", type=float, default=0.5)
+    parser.add_argument("--decay-gamma", type=float, default=0.7)
+    parser.add_argument("--constant-lr", action="store_true", help="the paper's constant rate")
     parser.add_argument(
         "--reference",
         choices=["truth", "harp", "sinmod"],
@@ -114,8 +119,9 @@ def _experiment(args: argparse.Namespace, cohort: str) -> dict:
             "batch_size": 4,
             "max_displacement_mm": args.max_displacement,
             "loss": {"myocardium": args.myocardium_weight},
+            "seed": args.seed,
             "augment_shift_px": args.shift_px,
-            "decay_start": args.decay_start,
+            "decay_start": None if args.constant_lr else args.decay_start or "auto",
             "decay_every": args.decay_every,
             "decay_gamma": args.decay_gamma,
         },

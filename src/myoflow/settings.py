@@ -169,7 +169,7 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
 def _check_bounds(metadata: Mapping[str, Any], converted: Any, value: Any, key: str) -> None:
     """Raise unless ``converted`` (every item, for a list) is within bounds; name ``value`` as the
     user wrote it."""
-    if not metadata or converted is None:
+    if not metadata or converted is None or isinstance(converted, str):  # "auto" has no bounds
         return
     numbers = converted if isinstance(converted, list | tuple) else [converted]
     for number in numbers:

@@ -27,6 +27,7 @@ class Toy:
     weights: dict[str, float] = field(default_factory=dict)
     schedule: Inner = field(default_factory=Inner)
     flips: bool = True
+    start: int | Literal["auto"] | None = bounded("auto", minimum=0)
 
 
 def test_defaults_and_conversions() -> None:
@@ -37,6 +38,19 @@ def test_defaults_and_conversions() -> None:
     assert parse(Toy, {"width": None}, "s").width is None
     assert parse(Toy, {"width": 8}, "s").width == 8
     assert parse(Toy, {"weights": {"mse": 2}}, "s").weights == {"mse": 2.0}
+
+
+def test_a_bounded_number_may_also_be_a_word() -> None:
+    """``auto`` is one of the choices, not a number to compare with the bounds; a number is
+    still bounded and another word still refused."""
+    assert parse(Toy, {"start": "auto"}, "s").start == "auto"
+    assert (
+        parse(Toy, {"start": 3}, "s").start == 3 and parse(Toy, {"start": None}, "s").start is None
+    )
+    with pytest.raises(ConfigError, match="s.start: -1 is below the minimum 0"):
+        parse(Toy, {"start": -1}, "s")
+    with pytest.raises(ConfigError, match="s.start"):
+        parse(Toy, {"start": "soon"}, "s")
 
 
 def test_list_defaults_are_not_shared_between_instances() -> None:

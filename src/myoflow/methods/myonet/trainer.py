@@ -48,7 +48,7 @@ class TrainSettings:
     batch_size: int = _DEFAULTS.batch_size
     lr: float = _DEFAULTS.lr
     optimizer: str = _DEFAULTS.optimizer
-    decay_start: int | None = _DEFAULTS.decay_start
+    decay_start: int | str | None = _DEFAULTS.decay_start
     decay_every: int = _DEFAULTS.decay_every
     decay_gamma: float = _DEFAULTS.decay_gamma
     loss: dict[str, float] = field(default_factory=lambda: plain(_DEFAULTS.loss))
@@ -63,16 +63,15 @@ class TrainSettings:
         return cls(**{k: v for k, v in settings.items() if k in names})
 
     def config(self) -> TrainConfig:
-        """These settings in the core's terms: the paper's constant learning rate unless
-        ``decay_start`` is set (then a step decay), no mixed precision (the paper trains in
-        float32)."""
-        scheduler = (
-            SchedulerSpec()
-            if self.decay_start is None
-            else SchedulerSpec(
-                "step", gamma=self.decay_gamma, every=self.decay_every, start=self.decay_start
+        """These settings in the core's terms: a step decay of the rate after ``decay_start``
+        (``auto``: half the epochs), the paper's constant rate when it is None; no mixed
+        precision (the paper trains in float32)."""
+        scheduler = SchedulerSpec()
+        if self.decay_start is not None:
+            start = self.epochs // 2 if self.decay_start == "auto" else int(self.decay_start)
+            scheduler = SchedulerSpec(
+                "step", gamma=self.decay_gamma, every=self.decay_every, start=start
             )
-        )
         return TrainConfig(
             epochs=self.epochs,
             batch_size=self.batch_size,

@@ -236,7 +236,8 @@ def test_decay_settings_step_the_learning_rate(
 ) -> None:
     """``decay_start`` / ``decay_every`` / ``decay_gamma`` from an experiment's settings reach
     the optimiser: the rate stays for ``decay_start`` epochs, then falls by ``decay_gamma`` every
-    ``decay_every`` epochs; without ``decay_start`` it is the paper's constant rate."""
+    ``decay_every`` epochs (``auto``: after half the epochs); with None it is the paper's
+    constant rate."""
     options = {"epochs": 5, "batch_size": 4, "optimizer": "adam", "lr": 0.01, "seed": 1}
     options |= {"compile": False, "channels_last": False, "loss": {"myocardium": 1.0}}
     decayed = TrainSettings.from_settings(
@@ -244,7 +245,11 @@ def test_decay_settings_step_the_learning_rate(
     )
     history = _run(tmp_path / "decayed", _data(tiny_cohort), decayed)
     np.testing.assert_allclose(history["lr"], [0.01, 0.01, 0.01, 0.005, 0.005])
-    constant = _run(tmp_path / "constant", _data(tiny_cohort), TrainSettings.from_settings(options))
+    auto = TrainSettings.from_settings(options | {"decay_start": "auto", "decay_every": 1})
+    history = _run(tmp_path / "auto", _data(tiny_cohort), auto)  # after half of 5 epochs: 2
+    np.testing.assert_allclose(history["lr"], [0.01, 0.01, 0.01, 0.007, 0.0049])
+    constant = TrainSettings.from_settings(options | {"decay_start": None})
+    constant = _run(tmp_path / "constant", _data(tiny_cohort), constant)
     np.testing.assert_allclose(constant["lr"], [0.01] * 5)
 
 
@@ -267,7 +272,8 @@ def test_model_table_and_checkpoint_layout(
     best = torch.load(uninterrupted / "best.pt", weights_only=True)
     assert list(best) == ["signature", "state_dict", "epoch", "val_loss"]
     last = torch.load(uninterrupted / "last.pt", weights_only=True)
-    assert list(last) == ["signature", "run", "model", "optimizer", "history", "best_val", "epoch"]
+    keys = ["signature", "run", "model", "optimizer", "scheduler", "history", "best_val", "epoch"]
+    assert list(last) == keys  # the scheduler: MyoNet decays its rate by default
 
 
 def test_a_d_that_clips_the_targets_is_warned_about_and_recorded(
