@@ -35,6 +35,7 @@ come from the preprocessed record.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -63,8 +64,8 @@ def shift(
     rows = slice(max(-dy, 0), max(-dy, 0) + h)
     cols = slice(max(-dx, 0), max(-dx, 0) + w)
 
-    def moved(a: np.ndarray, mode: str) -> np.ndarray:
-        padded = np.pad(a, ((0, 0),) * (a.ndim - 2) + pad, mode=mode)  # type: ignore[call-overload]
+    def moved(a: np.ndarray, mode: Literal["reflect", "constant"]) -> np.ndarray:
+        padded = np.pad(a, ((0, 0),) * (a.ndim - 2) + pad, mode=mode)
         return np.ascontiguousarray(padded[..., rows, cols])
 
     return moved(cine, "reflect"), moved(displacement, "constant"), moved(mask, "constant")
