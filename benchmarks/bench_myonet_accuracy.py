@@ -21,7 +21,7 @@ preset x network, the end-point error, the ES Ecc bias against the truth (global
 the predicted mean ES inward displacement over the truth's (aim on the realistic preset: |Ecc
 bias| <= 0.01 and the inward displacement within 15 %).
 
-Usage: ``python benchmarks/bench_myonet_accuracy.py [--subjects 40] [--epochs 60]
+Usage: ``python benchmarks/bench_myonet_accuracy.py [--subjects 40] [--epochs 100]
 [--base-width 8] [--size 64] [--max-displacement 2.5] [--reference truth]
 [--realism realistic] [--cross-domain] [--seed 0] [--decay-start EPOCHS/2 | --constant-lr]
 [--shift-px 0] [--cores 2] [--workdir DIR]``
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subjects", type=int, default=40, help="synthetic rats (half sham)")
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=100, help="the paper's")
     parser.add_argument("--base-width", type=int, default=8)
     parser.add_argument("--size", type=int, default=64, help="crop side in pixels")
     parser.add_argument("--frames", type=int, default=20)
