@@ -25,6 +25,8 @@ them a network can learn where in the crop the myocardium sits rather than how i
 costs accuracy when a real scan's crop is off-centre (measured: test-time shifts of 2 px raised
 MyoNet's EPE by 16 %, docs/myonet.md). The cine is padded by reflection, as the image would have
 continued; the displacement and the mask by zeros, which the target's background already is.
+Off by default: on the phantom's centred crops, shifts of up to 4 px raised the test EPE by 30 %
+at 60 epochs.
 
 With a tracker reference (``reference: harp`` or ``sinmod``) the target is not the record's own
 displacement but the tracked one, read from the tracking shard named by the sample's ``target``
