@@ -60,12 +60,14 @@ def test_every_differing_key_is_named_even_one_sided(tmp_path: Path) -> None:
 # -- MyoNet's trainer: what its checkpoint records (myoflow.methods.myonet.trainer) -------------
 
 
-def _trainer(tmp_path: Path, train_refs: list[SampleRef], augment: bool = True) -> MyoNetTrainer:
+def _trainer(
+    tmp_path: Path, train_refs: list[SampleRef], augment: bool = True, shift_px: int = 0
+) -> MyoNetTrainer:
     val = [SampleRef("v.h5", "s9/mid", "c")]
     return MyoNetTrainer(
         nn.Conv2d(1, 1, 3),
         {"net": "myonet"},
-        DisplacementDataset(train_refs, 1.5, augment=augment, margin_px=3),
+        DisplacementDataset(train_refs, 1.5, augment=augment, margin_px=3, shift_px=shift_px),
         DisplacementDataset(val, 1.5),
         TrainSettings(seed=7, compile=False, channels_last=False),
         tmp_path,
@@ -85,17 +87,19 @@ def test_the_training_settings_reach_the_core_and_only_they_are_taken() -> None:
 def test_the_run_records_the_training_data_augmentation_and_target_files(
     tmp_path: Path,
 ) -> None:
-    """A rerun with augmentation switched off, or with another tracker's targets for the same
-    slices, is another run (``stale_reason``), so the recorded settings must differ."""
+    """A rerun with augmentation switched off or shifts switched on, or with another tracker's
+    targets for the same slices, is another run (``stale_reason``), so the recorded settings must
+    differ."""
     refs = [SampleRef("p.h5", "s1/mid", "c", target="results/c/tracking/harp/shard-000.h5")]
     trainer = _trainer(tmp_path, refs)
     assert trainer.config == TrainSettings(seed=7, compile=False, channels_last=False).config()
     base = trainer.run_settings()
     assert base["augment"] is True and base["margin_px"] == 3
     assert _trainer(tmp_path, refs, augment=False).run_settings() != base
+    assert base["shift_px"] == 0 and _trainer(tmp_path, refs, shift_px=2).run_settings() != base
     other = [SampleRef("p.h5", "s1/mid", "c", target="results/c/tracking/sinmod/shard-000.h5")]
     assert _trainer(tmp_path, other).run_settings()["samples"] != base["samples"]
-    assert set(base) == {"loss", "augment", "margin_px", "samples"}
+    assert set(base) == {"loss", "augment", "margin_px", "shift_px", "samples"}
 
 
 def test_model_table_columns_are_the_ones_the_timing_table_reads(tmp_path: Path) -> None:
