@@ -163,7 +163,11 @@ def summarise(work: Path, experiment: str = "accuracy", cohort: str = "rats") ->
     def value(method: str, metric: str, strain: str = "") -> float:
         return float(values.get((method, metric, strain), float("nan")))
 
+    from myoflow.io.shards import read_displacements, read_shard
+
     results = work / "results"
+    shard = results / cohort / "preprocessed" / "crop" / "shard-000.h5"
+    truth = {r.key: r for r in read_shard(shard)}
     rows = []
     for method in dict.fromkeys(t2["method"]):
         epoch_s = timing.loc[timing["net"] == method, "median_epoch_seconds"]
@@ -178,10 +182,7 @@ def summarise(work: Path, experiment: str = "accuracy", cohort: str = "rats") ->
                 "ecc_bias": value(method, "ba_bias", "ecc_green_es"),
                 "err_bias": value(method, "ba_bias", "err_green_es"),
                 "inward_ratio": (
-                    inward_ratio(
-                        predicted / "shard-000.h5",
-                        results / cohort / "preprocessed" / "crop" / "shard-000.h5",
-                    )
+                    inward_ratio(read_displacements(predicted / "shard-000.h5"), truth)
                     if predicted.is_dir()
                     else float("nan")
                 ),
@@ -205,12 +206,9 @@ def _inward_mm(displacement: np.ndarray, rec: SliceRecord) -> float:
     return float(-(u * radial).sum(axis=0).mean())
 
 
-def inward_ratio(predictions: Path, shard: Path) -> float:
-    """The predicted mean ES inward displacement over the truth's, on the predicted slices."""
-    from myoflow.io.shards import read_displacements, read_shard
-
-    truth = {r.key: r for r in read_shard(shard)}
-    disp = read_displacements(predictions)
+def inward_ratio(disp: dict[str, np.ndarray], truth: dict[str, SliceRecord]) -> float:
+    """The predicted mean ES inward displacement over the truth's, on the predicted slices
+    (``disp``: key -> predicted displacement; ``truth``: key -> the phantom's record)."""
     predicted = [_inward_mm(d, truth[k]) for k, d in disp.items()]
     true = [_inward_mm(truth[k].displacement, truth[k]) for k in disp]
     return float(np.mean(predicted) / np.mean(true))
@@ -290,7 +288,7 @@ def cross_domain(work: Path, args: argparse.Namespace) -> pd.DataFrame:
                         "epe_mm": float(m["epe_mm"].mean()),
                         "ecc_bias": float((ecc[net] - ecc[truth_col]).mean()),
                         "ecc_truth": float(ecc[truth_col].mean()),
-                        "inward_ratio": inward_ratio(pred, shard),
+                        "inward_ratio": inward_ratio(disp, truth),
                         "inward_truth_mm": float(np.mean(inward_true)),
                     }
                 )
